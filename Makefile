@@ -1,0 +1,49 @@
+# digestbot — `make run` sets up and runs the bot; `make test` sets up and runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint typecheck pytest i18n i18n-extract i18n-update i18n-compile bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+setup: $(STAMP) i18n-compile
+
+run: setup
+	$(BIN)/digestbot run
+
+test: setup lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy bot storage handlers
+
+pytest: $(STAMP) i18n-compile
+	$(BIN)/python -m pytest -q
+
+# Translations: extract msgids from the code, merge them into each catalog, compile to .mo.
+i18n: i18n-extract i18n-update i18n-compile
+
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-by-file -k _ -k N_ -k ngettext:1,2 \
+		-o locales/messages.pot bot handlers
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
+
+i18n-compile: $(STAMP)
+	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+bench: setup
+	$(BIN)/python benchmarks/ranking.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

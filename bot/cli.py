@@ -1,0 +1,83 @@
+"""The ``digestbot`` command line: run the bot, migrate, import, fetch, inspect digests.
+
+User errors (bad settings, bad files) print one clear line and exit non-zero; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.db import make_engine, upgrade
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot", description="Daily digest of scored, bilingual AI-news articles."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="upgrade the database and run the bot")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply all migrations")
+
+    imp = commands.add_parser(
+        "import", help="import articles (JSON, JSON Lines, RSS, Atom or JSON Feed)"
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE", help="path or URL; - for stdin")
+
+    commands.add_parser("fetch", help="poll DIGESTBOT_FEEDS once")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request at INFO, which would include the bot token in the URL.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"digestbot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _dispatch(args, settings)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        if args.command == "db":
+            upgrade(engine)
+            print("database is up to date")
+            return 0
+        upgrade(engine)
+        if args.command == "import":
+            from bot.ingest import run_import
+
+            return run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
+        if args.command == "fetch":
+            from bot.feeds import run_fetch
+
+            return run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
+        if args.command == "run":
+            from bot.app import run_bot
+
+            return run_bot(engine, settings)
+        raise AssertionError(args.command)
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

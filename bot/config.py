@@ -1,0 +1,98 @@
+"""Settings: one object built from the environment (and an optional .env) in ``main``."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("en", "zh")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the variable and what is expected."""
+
+
+def parse_hhmm(value: str) -> time:
+    """Parse ``HH:MM`` (24-hour clock) or raise ValueError."""
+    match = _TIME_RE.match(value.strip())
+    if not match:
+        raise ValueError("expected a 24-hour time HH:MM, e.g. 08:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob an operator has. Environment names are listed in README and .env.example."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
+    )
+    database_url: str = Field(default="sqlite:///digestbot.sqlite3", alias="DATABASE_URL")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, alias="DIGESTBOT_ADMIN_IDS"
+    )
+    default_language: Literal["en", "zh"] = Field(default="en", alias="DIGESTBOT_DEFAULT_LANGUAGE")
+    default_timezone: str = Field(default="UTC", alias="DIGESTBOT_DEFAULT_TIMEZONE")
+    default_digest_time: str = Field(default="08:00", alias="DIGESTBOT_DEFAULT_DIGEST_TIME")
+    default_article_count: int = Field(
+        default=5, ge=1, le=10, alias="DIGESTBOT_DEFAULT_ARTICLE_COUNT"
+    )
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="DIGESTBOT_FEEDS")
+    feed_interval: int = Field(default=900, ge=60, alias="DIGESTBOT_FEED_INTERVAL")
+    # Ranking: weighted score = hot*w_hot + quality*w_quality + impact*w_impact.
+    weight_hot: float = Field(default=0.4, ge=0, alias="DIGESTBOT_WEIGHT_HOT")
+    weight_quality: float = Field(default=0.35, ge=0, alias="DIGESTBOT_WEIGHT_QUALITY")
+    weight_impact: float = Field(default=0.25, ge=0, alias="DIGESTBOT_WEIGHT_IMPACT")
+    digest_window_hours: int = Field(default=48, ge=1, le=24 * 30, alias="DIGESTBOT_DIGEST_WINDOW")
+
+    @field_validator("admin_ids", "feeds", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone name such as Europe/Berlin") from exc
+        return value
+
+    @field_validator("default_digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        return parse_hhmm(value).strftime("%H:%M")
+
+    @property
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings or raise ConfigError naming the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        info = Settings.model_fields.get(field)
+        name = (info.alias if info and info.alias else field).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

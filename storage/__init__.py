@@ -1,0 +1,1 @@
+"""Tables and queries. Every function takes an explicit session; nothing is created at import."""

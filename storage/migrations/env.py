@@ -1,0 +1,23 @@
+"""Alembic environment: the engine comes from the caller (``storage.db.upgrade``)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401  (registers the tables on the metadata)
+
+target_metadata = SQLModel.metadata
+engine = context.config.attributes.get("engine")
+if not isinstance(engine, Engine):
+    raise RuntimeError("run migrations through storage.db.upgrade(engine)")
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,132 @@
+"""Every table of the bot, in one place.
+
+Times are aware UTC (``UTCDateTime``). Telegram chat ids do not fit 32 bits, hence BigInteger.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+    __table_args__ = (
+        # Ranking scans a time window and orders by a weighted score: the covering index lets
+        # it read scores straight from the index instead of the table.
+        Index("ix_article_rank", "published_at", "hot", "quality", "impact", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(sa_column=Column(String(128), nullable=False, unique=True))
+    url: str = Field(sa_column=Column(String(2048), nullable=False))
+    source: str | None = Field(default=None, sa_column=Column(String(200)))
+    hot: int = 0
+    quality: int = 0
+    impact: int = 0
+    scores_estimated: bool = False
+    published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    views: int = 0
+    ai_generated: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    modified_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class ArticleText(SQLModel, table=True):
+    """One language of an article: title, summary and the long analysis."""
+
+    __tablename__ = "article_text"
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    lang: str = Field(sa_column=Column(String(16), primary_key=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    analysis: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ArticleTag(SQLModel, table=True):
+    __tablename__ = "article_tag"
+    __table_args__ = (Index("ix_article_tag_tag", "tag_id", "article_id"),)
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class Chat(SQLModel, table=True):
+    """A private chat, group or channel that talks to the bot, with its digest settings."""
+
+    __tablename__ = "chat"
+    __table_args__ = (Index("ix_chat_due", "subscribed", "active", "next_digest_at"),)
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    title: str | None = Field(default=None, sa_column=Column(String(256)))
+    # None until the chat picks one; the user's Telegram language_code decides meanwhile.
+    language: str | None = Field(default=None, sa_column=Column(String(16)))
+    timezone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False))
+    digest_time: str = Field(default="08:00", sa_column=Column(String(5), nullable=False))
+    article_count: int = 5
+    subscribed: bool = False
+    active: bool = True
+    # When the next digest is due (UTC), so the planner finds due chats with one index scan.
+    next_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class ChatTag(SQLModel, table=True):
+    """A tag a chat follows; a chat that follows none gets every tag."""
+
+    __tablename__ = "chat_tag"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    )
+
+
+class DeliveredArticle(SQLModel, table=True):
+    """An article a chat has received in a digest; ranking never offers it to that chat again."""
+
+    __tablename__ = "delivered_article"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    delivered_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class FeedState(SQLModel, table=True):
+    """Polling state of one feed: validators for conditional GET and the error backoff."""
+
+    __tablename__ = "feed_state"
+
+    url: str = Field(sa_column=Column(String(2048), primary_key=True))
+    etag: str | None = Field(default=None, sa_column=Column(String(512)))
+    last_modified: str | None = Field(default=None, sa_column=Column(String(128)))
+    failures: int = 0
+    retry_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_fetched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
