@@ -1,0 +1,204 @@
+"""Ranking queries: which articles a chat gets next, best first.
+
+Ranking formula
+---------------
+Every article carries three editorial scores (integers, 0-100): ``hot`` (how much it is being
+talked about), ``quality`` (how well sourced and written) and ``impact`` (how much it matters).
+A chat's candidates are ordered by the weighted score::
+
+    score = hot * w_hot + quality * w_quality + impact * w_impact
+
+with the weights from ``DIGESTBOT_WEIGHT_HOT`` / ``_QUALITY`` / ``_IMPACT`` (defaults 0.4,
+0.35, 0.25). Only articles published inside the digest window (``DIGESTBOT_DIGEST_WINDOW``
+hours, default 48) that the chat has not received before are candidates; a chat that follows
+tags only gets articles carrying at least one of them (a chat following none gets every tag).
+Ties are broken by the newer ``published_at``, then the higher article id, so the order is
+always deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, func, type_coerce
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import Article, ArticleTag, ChatTag, DeliveredArticle
+from storage.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RankWeights:
+    """Weights of the three editorial scores in the ranking score (see module docstring)."""
+
+    hot: float = 0.4
+    quality: float = 0.35
+    impact: float = 0.25
+
+    def __post_init__(self) -> None:
+        if min(self.hot, self.quality, self.impact) < 0:
+            raise ValueError("ranking weights must not be negative")
+
+
+def score_expression(weights: RankWeights) -> ColumnElement[float]:
+    """``hot*w_hot + quality*w_quality + impact*w_impact`` as SQL (weights bound as floats)."""
+    # Float binds keep PostgreSQL from doing integer arithmetic and let SQLite cache one plan.
+    w_hot = bindparam("w_hot", weights.hot, type_=Float())
+    w_quality = bindparam("w_quality", weights.quality, type_=Float())
+    w_impact = bindparam("w_impact", weights.impact, type_=Float())
+    total = (
+        col(Article.hot) * w_hot + col(Article.quality) * w_quality + col(Article.impact) * w_impact
+    )
+    return type_coerce(total, Float())
+
+
+def followed_tag_ids(*, session: Session, chat_id: int) -> list[int]:
+    """Tag ids the chat follows (empty: the chat gets every tag)."""
+    rows = session.exec(
+        select(ChatTag.tag_id).where(col(ChatTag.chat_id) == chat_id).order_by(col(ChatTag.tag_id))
+    ).all()
+    return list(rows)
+
+
+def _candidate_filters(
+    *,
+    chat_id: int | None,
+    since: datetime,
+    until: datetime | None,
+    tag_ids: Sequence[int] | None,
+    exclude_delivered: bool,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [col(Article.published_at) >= since]
+    if until is not None:
+        conditions.append(col(Article.published_at) <= until)
+    if exclude_delivered and chat_id is not None:
+        # NOT EXISTS is one primary-key probe of delivered_article(chat_id, article_id) per
+        # candidate in the window; it stays cheap however long the chat's history is.
+        conditions.append(
+            ~exists().where(
+                and_(
+                    col(DeliveredArticle.chat_id) == chat_id,
+                    col(DeliveredArticle.article_id) == col(Article.id),
+                )
+            )
+        )
+    if tag_ids is not None:
+        conditions.append(
+            exists().where(
+                and_(
+                    col(ArticleTag.article_id) == col(Article.id),
+                    col(ArticleTag.tag_id).in_(sorted(set(tag_ids))),
+                )
+            )
+        )
+    return conditions
+
+
+def top_article_ids(
+    *,
+    session: Session,
+    chat_id: int | None,
+    limit: int,
+    since: datetime,
+    until: datetime | None = None,
+    weights: RankWeights,
+    tag_ids: Sequence[int] | None = None,
+    exclude_delivered: bool = True,
+) -> list[int]:
+    """Best article ids for a chat, published in ``[since, until]``, by weighted score.
+
+    ``chat_id`` None ranks for nobody in particular (no delivered history, no followed tags).
+    ``tag_ids`` overrides the chat's followed tags (for /tag); an explicit empty sequence
+    matches nothing.
+    """
+    if limit <= 0:
+        return []
+    if tag_ids is None and chat_id is not None:
+        # Resolved up front (a tiny PK lookup) so the main query is a plain IN list the
+        # planner can handle, instead of an "OR the chat follows nothing" correlated branch.
+        tag_ids = followed_tag_ids(session=session, chat_id=chat_id) or None
+    elif tag_ids is not None and not tag_ids:
+        return []
+
+    score = score_expression(weights)
+    conditions = _candidate_filters(
+        chat_id=chat_id,
+        since=since,
+        until=until,
+        tag_ids=tag_ids,
+        exclude_delivered=exclude_delivered,
+    )
+    statement = (
+        select(col(Article.id))
+        .where(*conditions)
+        .order_by(score.desc(), col(Article.published_at).desc(), col(Article.id).desc())
+        .limit(limit)
+    )
+    return [row for row in session.exec(statement).all() if row is not None]
+
+
+def latest_article_ids(
+    *, session: Session, limit: int, before: datetime | None = None
+) -> list[int]:
+    """Newest article ids first (published strictly before ``before`` when given)."""
+    if limit <= 0:
+        return []
+    statement = select(col(Article.id))
+    if before is not None:
+        statement = statement.where(col(Article.published_at) < before)
+    statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(
+        limit
+    )
+    return [row for row in session.exec(statement).all() if row is not None]
+
+
+def count_candidates(
+    *,
+    session: Session,
+    chat_id: int | None,
+    since: datetime,
+    until: datetime | None = None,
+    tag_ids: Sequence[int] | None = None,
+    exclude_delivered: bool = True,
+) -> int:
+    """How many articles ``top_article_ids`` could return for these filters (no limit)."""
+    if tag_ids is None and chat_id is not None:
+        tag_ids = followed_tag_ids(session=session, chat_id=chat_id) or None
+    elif tag_ids is not None and not tag_ids:
+        return 0
+    conditions = _candidate_filters(
+        chat_id=chat_id,
+        since=since,
+        until=until,
+        tag_ids=tag_ids,
+        exclude_delivered=exclude_delivered,
+    )
+    total = session.exec(select(func.count()).select_from(Article).where(*conditions))
+    return int(total.one())
+
+
+def mark_delivered(
+    *,
+    session: Session,
+    chat_id: int,
+    article_ids: Iterable[int],
+    delivered_at: datetime | None = None,
+) -> None:
+    """Record that the chat received these articles; repeats are ignored (no commit)."""
+    when = delivered_at or utcnow()
+    rows = [
+        {"chat_id": chat_id, "article_id": article_id, "delivered_at": when}
+        for article_id in dict.fromkeys(article_ids)
+    ]
+    if not rows:
+        return
+    table = DeliveredArticle.__table__  # type: ignore[attr-defined]
+    # ON CONFLICT DO NOTHING: a digest re-sent after a crash must not fail on old rows.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())

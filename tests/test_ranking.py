@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
+from storage.models import Article, ArticleTag, Chat, ChatTag, DeliveredArticle, Tag
+from storage.ranking import (
+    RankWeights,
+    count_candidates,
+    latest_article_ids,
+    mark_delivered,
+    top_article_ids,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+W = RankWeights()
+_seq = itertools.count()
+
+
+def add_article(
+    session: Session,
+    *,
+    hours_ago: float = 1,
+    hot: int = 50,
+    quality: int = 50,
+    impact: int = 50,
+    tags: tuple[int, ...] = (),
+) -> int:
+    article = Article(
+        external_id=f"ext-{next(_seq)}",
+        url="https://example.org/a",
+        hot=hot,
+        quality=quality,
+        impact=impact,
+        published_at=NOW - timedelta(hours=hours_ago),
+    )
+    session.add(article)
+    session.flush()
+    assert article.id is not None
+    for tag_id in tags:
+        session.add(ArticleTag(article_id=article.id, tag_id=tag_id))
+    session.flush()
+    return article.id
+
+
+def add_tag(session: Session, slug: str) -> int:
+    tag = Tag(slug=slug, names={"en": slug})
+    session.add(tag)
+    session.flush()
+    assert tag.id is not None
+    return tag.id
+
+
+def add_chat(session: Session, chat_id: int, *, follows: tuple[int, ...] = ()) -> int:
+    session.add(Chat(id=chat_id, type="private"))
+    session.flush()
+    for tag_id in follows:
+        session.add(ChatTag(chat_id=chat_id, tag_id=tag_id))
+    session.flush()
+    return chat_id
+
+
+def top(session: Session, chat_id: int | None = None, **kwargs: object) -> list[int]:
+    options: dict[str, object] = {"limit": 50, "since": NOW - timedelta(hours=48), "weights": W}
+    options.update(kwargs)
+    return top_article_ids(session=session, chat_id=chat_id, **options)  # type: ignore[arg-type]
+
+
+def test_window_bounds_are_inclusive_and_order_is_by_score(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        low = add_article(s, hours_ago=1, hot=10, quality=10, impact=10)
+        high = add_article(s, hours_ago=47, hot=90, quality=90, impact=90)
+        edge = add_article(s, hours_ago=48, hot=50)
+        add_article(s, hours_ago=49, hot=100, quality=100, impact=100)  # too old
+        add_article(s, hours_ago=-1, hot=100, quality=100, impact=100)  # in the future
+        s.commit()
+        assert top(s, until=NOW) == [high, edge, low]
+        assert len(top(s)) == 4  # no upper bound: the future article is included
+        assert count_candidates(session=s, chat_id=None, since=NOW - timedelta(hours=48)) == 4
+
+
+def test_delivered_articles_are_excluded_for_that_chat_only(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        a = add_article(s, hot=90)
+        b = add_article(s, hot=80)
+        c = add_article(s, hot=70)
+        add_chat(s, 1)
+        add_chat(s, 2)
+        s.add(DeliveredArticle(chat_id=1, article_id=a, delivered_at=NOW))
+        s.commit()
+        assert top(s, 1) == [b, c]
+        assert top(s, 2) == [a, b, c]
+        assert top(s, 1, exclude_delivered=False) == [a, b, c]
+        mark_delivered(session=s, chat_id=1, article_ids=[b, b, a], delivered_at=NOW)
+        s.commit()
+        assert top(s, 1) == [c]
+        assert count_candidates(session=s, chat_id=1, since=NOW - timedelta(hours=48)) == 1
+
+
+def test_followed_tags_filter_and_no_tags_means_all(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        llm = add_tag(s, "llm")
+        robots = add_tag(s, "robots")
+        chips = add_tag(s, "chips")
+        a = add_article(s, hot=90, tags=(llm,))
+        b = add_article(s, hot=80, tags=(robots, llm))
+        c = add_article(s, hot=70, tags=(chips,))
+        d = add_article(s, hot=60)
+        add_chat(s, 1, follows=(llm,))
+        add_chat(s, 2, follows=(robots, chips))
+        add_chat(s, 3)
+        s.commit()
+        assert top(s, 1) == [a, b]
+        assert top(s, 2) == [b, c]  # b carries both tags but comes once
+        assert top(s, 3) == [a, b, c, d]
+        assert top(s, None) == [a, b, c, d]
+
+
+def test_explicit_tags_override_followed_tags(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        llm = add_tag(s, "llm")
+        chips = add_tag(s, "chips")
+        a = add_article(s, hot=90, tags=(llm,))
+        c = add_article(s, hot=70, tags=(chips,))
+        add_chat(s, 1, follows=(llm,))
+        s.add(DeliveredArticle(chat_id=1, article_id=c, delivered_at=NOW))
+        s.commit()
+        assert top(s, 1, tag_ids=[chips]) == []  # delivered still excluded
+        assert top(s, 1, tag_ids=[chips], exclude_delivered=False) == [c]
+        assert top(s, None, tag_ids=[chips, llm]) == [a, c]
+        assert top(s, None, tag_ids=[]) == []
+
+
+def test_weights_change_the_order(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        hot = add_article(s, hot=100, quality=0, impact=0)
+        good = add_article(s, hot=0, quality=100, impact=0)
+        big = add_article(s, hot=0, quality=0, impact=100)
+        s.commit()
+        assert top(s, weights=RankWeights(1, 0.5, 0.1)) == [hot, good, big]
+        assert top(s, weights=RankWeights(0.1, 1, 0.5)) == [good, big, hot]
+        assert top(s, weights=RankWeights(0.1, 0.5, 1)) == [big, good, hot]
+        # Fractional weights must not be truncated to integers anywhere.
+        assert top(s, weights=RankWeights(0.3, 0.2, 0.25)) == [hot, big, good]
+
+
+def test_ties_are_broken_by_newer_then_higher_id(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        old = add_article(s, hours_ago=5)
+        new_1 = add_article(s, hours_ago=2)
+        new_2 = add_article(s, hours_ago=2)
+        s.commit()
+        assert new_2 > new_1
+        assert top(s) == [new_2, new_1, old]
+
+
+def test_limit(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        ids = [add_article(s, hot=i) for i in range(10)]
+        s.commit()
+        assert top(s, limit=3) == ids[::-1][:3]
+        assert top(s, limit=0) == []
+
+
+def test_latest_article_ids(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        a = add_article(s, hours_ago=3)
+        b = add_article(s, hours_ago=2)
+        c = add_article(s, hours_ago=1)
+        s.commit()
+        assert latest_article_ids(session=s, limit=10) == [c, b, a]
+        assert latest_article_ids(session=s, limit=2) == [c, b]
+        assert latest_article_ids(session=s, limit=10, before=NOW - timedelta(hours=2)) == [a]
+
+
+def test_services_use_settings(any_engine: Engine, settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={"weight_hot": 0, "weight_quality": 1, "weight_impact": 0, "digest_window_hours": 6}
+    )
+    assert weights_from_settings(tuned) == RankWeights(0, 1, 0)
+    with Session(any_engine) as s:
+        llm = add_tag(s, "llm")
+        a = add_article(s, hours_ago=1, hot=100, quality=10)
+        b = add_article(s, hours_ago=5, quality=90, tags=(llm,))
+        day = add_article(s, hours_ago=20, quality=100)  # outside 6 h, inside 24 h
+        late = add_article(s, hours_ago=-1, quality=100)  # after now: never offered
+        add_chat(s, 7)
+        s.add(DeliveredArticle(chat_id=7, article_id=b, delivered_at=NOW))
+        s.commit()
+        assert digest_candidates(session=s, settings=tuned, chat_id=7, limit=5, now=NOW) == [a]
+        today = top_today(session=s, settings=tuned, limit=5, now=NOW)
+        assert today == [day, b, a] and late not in today
+        assert top_for_tags(session=s, settings=tuned, tag_ids=[llm], limit=5, now=NOW) == [b]
+        with pytest.raises(ValueError, match="aware"):
+            top_today(session=s, settings=tuned, limit=5, now=NOW.replace(tzinfo=None))
+
+
+def test_negative_weights_are_refused() -> None:
+    with pytest.raises(ValueError):
+        RankWeights(hot=-1)
