@@ -1,0 +1,317 @@
+"""Articles and tags: the idempotent upsert used by every importer, and batch read views."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from storage.models import Article, ArticleTag, ArticleText, Tag
+from storage.schemas import ArticleView, TagInfo
+from storage.types import utcnow
+
+UpsertResult = Literal["imported", "updated", "unchanged"]
+
+# Keeps IN (...) lists well under every backend's bound-parameter limit.
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TagData:
+    slug: str
+    names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleData:
+    """One validated article as the importers hand it to storage (times aware)."""
+
+    external_id: str
+    url: str
+    published_at: datetime
+    title: Mapping[str, str]
+    summary: Mapping[str, str]
+    analysis: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+    hot: int = 0
+    quality: int = 0
+    impact: int = 0
+    scores_estimated: bool = False
+    updated_at: datetime | None = None
+    views: int = 0
+    ai_generated: bool = False
+    tags: tuple[TagData, ...] = ()
+    # Feed entries without a date get the fetch time; a re-fetch must not move them.
+    published_at_estimated: bool = False
+
+    @property
+    def languages(self) -> list[str]:
+        seen = dict.fromkeys([*self.title, *self.summary, *self.analysis])
+        return list(seen)
+
+
+def _texts_of(data: ArticleData) -> dict[str, tuple[str, str, str]]:
+    return {
+        lang: (data.title.get(lang, ""), data.summary.get(lang, ""), data.analysis.get(lang, ""))
+        for lang in data.languages
+    }
+
+
+def upsert_tag(*, session: Session, slug: str, names: Mapping[str, str]) -> Tag:
+    """Create the tag or merge ``names`` into its existing names (new text wins per language)."""
+    return _upsert_tag(session, slug, names)[0]
+
+
+def _upsert_tag(session: Session, slug: str, names: Mapping[str, str]) -> tuple[Tag, bool]:
+    """The tag, and whether an existing tag's names changed."""
+    given = {lang: text for lang, text in names.items() if text}
+    tag = session.exec(select(Tag).where(Tag.slug == slug)).first()
+    if tag is None:
+        tag = Tag(slug=slug, names=given)
+        session.add(tag)
+        session.flush()
+        return tag, False
+    merged = {**tag.names, **given}
+    if merged == tag.names:
+        return tag, False
+    tag.names = merged  # a new dict, so the JSON column is seen as changed
+    session.add(tag)
+    session.flush()
+    return tag, True
+
+
+def upsert_article(*, session: Session, data: ArticleData) -> UpsertResult:
+    """Insert or update the article with ``data.external_id``; the caller commits.
+
+    Re-importing identical data changes nothing (not even ``modified_at``). Estimated scores
+    drift with the clock, so they alone never make an article count as changed.
+    """
+    tag_names_changed = False
+    tag_ids: list[int] = []
+    for tag_data in data.tags:
+        tag, renamed = _upsert_tag(session, tag_data.slug, tag_data.names)
+        tag_names_changed |= renamed
+        assert tag.id is not None
+        if tag.id not in tag_ids:
+            tag_ids.append(tag.id)
+
+    article = session.exec(select(Article).where(Article.external_id == data.external_id)).first()
+    if article is None:
+        article = Article(
+            external_id=data.external_id, url=data.url, published_at=data.published_at
+        )
+        _apply_fields(article, data, with_scores=True)
+        session.add(article)
+        session.flush()
+        assert article.id is not None
+        session.add_all(
+            ArticleText(article_id=article.id, lang=lang, title=t, summary=s, analysis=a)
+            for lang, (t, s, a) in _texts_of(data).items()
+        )
+        session.add_all(ArticleTag(article_id=article.id, tag_id=tag_id) for tag_id in tag_ids)
+        session.flush()
+        return "imported"
+
+    assert article.id is not None
+    article_id = article.id
+    ignore_scores = data.scores_estimated and article.scores_estimated
+    fields_changed = _fields_differ(article, data, with_scores=not ignore_scores)
+    existing_texts = {
+        row.lang: (row.title, row.summary, row.analysis)
+        for row in session.exec(select(ArticleText).where(ArticleText.article_id == article_id))
+    }
+    new_texts = _texts_of(data)
+    existing_tags = set(
+        session.exec(select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id))
+    )
+    texts_changed = existing_texts != new_texts
+    tags_changed = existing_tags != set(tag_ids)
+    if not (fields_changed or texts_changed or tags_changed):
+        return "updated" if tag_names_changed else "unchanged"
+
+    _apply_fields(article, data, with_scores=True)
+    article.modified_at = utcnow()
+    session.add(article)
+    if texts_changed:
+        gone = [lang for lang in existing_texts if lang not in new_texts]
+        if gone:
+            session.execute(
+                delete(ArticleText).where(
+                    col(ArticleText.article_id) == article_id, col(ArticleText.lang).in_(gone)
+                )
+            )
+        for lang, (t, s, a) in new_texts.items():
+            if existing_texts.get(lang) == (t, s, a):
+                continue
+            row = session.get(ArticleText, (article_id, lang))
+            if row is None:
+                row = ArticleText(article_id=article_id, lang=lang, title=t, summary=s, analysis=a)
+            else:
+                row.title, row.summary, row.analysis = t, s, a
+            session.add(row)
+    if tags_changed:
+        removed = existing_tags - set(tag_ids)
+        if removed:
+            session.execute(
+                delete(ArticleTag).where(
+                    col(ArticleTag.article_id) == article_id, col(ArticleTag.tag_id).in_(removed)
+                )
+            )
+        session.add_all(
+            ArticleTag(article_id=article_id, tag_id=tag_id)
+            for tag_id in tag_ids
+            if tag_id not in existing_tags
+        )
+    session.flush()
+    return "updated"
+
+
+def _field_values(data: ArticleData, *, with_scores: bool) -> dict[str, object]:
+    values: dict[str, object] = {
+        "url": data.url,
+        "source": data.source,
+        "published_at": data.published_at,
+        "updated_at": data.updated_at,
+        "views": data.views,
+        "ai_generated": data.ai_generated,
+    }
+    if with_scores:
+        values |= {
+            "hot": data.hot,
+            "quality": data.quality,
+            "impact": data.impact,
+            "scores_estimated": data.scores_estimated,
+        }
+    return values
+
+
+def _fields_differ(article: Article, data: ArticleData, *, with_scores: bool) -> bool:
+    values = _field_values(data, with_scores=with_scores)
+    if data.published_at_estimated:
+        del values["published_at"]
+    return any(getattr(article, name) != value for name, value in values.items())
+
+
+def _apply_fields(article: Article, data: ArticleData, *, with_scores: bool) -> None:
+    values = _field_values(data, with_scores=with_scores)
+    if data.published_at_estimated and article.id is not None:
+        del values["published_at"]
+    for name, value in values.items():
+        setattr(article, name, value)
+
+
+def article_id_for_external(*, session: Session, external_id: str) -> int | None:
+    return session.exec(select(Article.id).where(Article.external_id == external_id)).first()
+
+
+def count_articles(*, session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Article)).one()
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
+
+def article_views(*, session: Session, ids: Sequence[int]) -> list[ArticleView]:
+    """Views for ``ids`` in the same order (unknown ids are left out).
+
+    Three queries per 500 ids, however many articles: lists and digests call this.
+    """
+    unique = list(dict.fromkeys(ids))
+    articles: dict[int, Article] = {}
+    texts: dict[int, list[ArticleText]] = defaultdict(list)
+    tags: dict[int, list[TagInfo]] = defaultdict(list)
+    for chunk in _chunks(unique):
+        for article in session.exec(select(Article).where(col(Article.id).in_(chunk))):
+            assert article.id is not None
+            articles[article.id] = article
+        text_rows = session.exec(
+            select(ArticleText)
+            .where(col(ArticleText.article_id).in_(chunk))
+            .order_by(col(ArticleText.article_id), col(ArticleText.lang))
+        )
+        for text in text_rows:
+            texts[text.article_id].append(text)
+        tag_rows = session.exec(
+            select(ArticleTag.article_id, Tag)
+            .join(Tag, col(Tag.id) == col(ArticleTag.tag_id))
+            .where(col(ArticleTag.article_id).in_(chunk))
+            .order_by(col(ArticleTag.article_id), col(Tag.slug))
+        )
+        for article_id, tag in tag_rows:
+            assert tag.id is not None
+            tags[article_id].append(TagInfo(id=tag.id, slug=tag.slug, names=dict(tag.names)))
+    return [_view(articles[i], texts[i], tags[i]) for i in ids if i in articles]
+
+
+def _view(article: Article, texts: Iterable[ArticleText], tags: Iterable[TagInfo]) -> ArticleView:
+    assert article.id is not None
+    rows = list(texts)
+    return ArticleView(
+        id=article.id,
+        external_id=article.external_id,
+        url=article.url,
+        source=article.source,
+        title={row.lang: row.title for row in rows if row.title},
+        summary={row.lang: row.summary for row in rows if row.summary},
+        analysis={row.lang: row.analysis for row in rows if row.analysis},
+        hot=article.hot,
+        quality=article.quality,
+        impact=article.impact,
+        published_at=article.published_at,
+        updated_at=article.updated_at,
+        views=article.views,
+        ai_generated=article.ai_generated,
+        tags=tuple(tags),
+    )
+
+
+def get_article_view(*, session: Session, article_id: int) -> ArticleView | None:
+    views = article_views(session=session, ids=[article_id])
+    return views[0] if views else None
+
+
+def _tag_counts(session: Session) -> dict[int, int]:
+    rows = session.exec(select(ArticleTag.tag_id, func.count()).group_by(col(ArticleTag.tag_id)))
+    return {tag_id: count for tag_id, count in rows}
+
+
+def _info(tag: Tag, counts: Mapping[int, int]) -> TagInfo:
+    assert tag.id is not None
+    return TagInfo(
+        id=tag.id, slug=tag.slug, names=dict(tag.names), article_count=counts.get(tag.id, 0)
+    )
+
+
+def tags_with_counts(*, session: Session) -> list[TagInfo]:
+    """Every tag with the number of articles carrying it, ordered by slug."""
+    counts = _tag_counts(session)
+    return [_info(tag, counts) for tag in session.exec(select(Tag).order_by(col(Tag.slug)))]
+
+
+def find_tag(*, session: Session, text: str) -> TagInfo | None:
+    """The tag whose slug or name in any language equals ``text``, ignoring case."""
+    wanted = text.strip().casefold()
+    if not wanted:
+        return None
+    tags = list(session.exec(select(Tag).order_by(col(Tag.slug))))
+    # Slugs first, so a tag named like another tag's slug cannot shadow it.
+    match = next((tag for tag in tags if tag.slug.casefold() == wanted), None)
+    if match is None:
+        match = next(
+            (
+                tag
+                for tag in tags
+                if any(name.strip().casefold() == wanted for name in tag.names.values())
+            ),
+            None,
+        )
+    if match is None:
+        return None
+    return _info(match, _tag_counts(session))
