@@ -1,0 +1,170 @@
+"""Full-text search over article titles, summaries and analyses in every language.
+
+The query is user input: it is split on whitespace into terms, every term must occur (AND),
+and terms are always passed as quoted phrases or escaped LIKE patterns, so no character or
+word (quotes, ``*``, ``-``, ``AND``, parentheses, ...) has a syntax meaning and nothing raises.
+
+Order: articles whose title contains every term first, then text relevance, then the ranking
+score (``storage.ranking``), then newer, then higher id.
+
+SQLite (migration 0002): FTS5 table ``article_fts`` with the ``trigram`` tokenizer, one row per
+article (rowid = article id). Trigrams find any substring of 3+ characters, which is what
+Chinese needs (no spaces between words). Terms of 1-2 characters cannot be expressed as
+trigrams; they are matched with LIKE on the FTS table's stored text instead: filtered
+cheaply when a longer term narrows the candidates, a full scan of the text when all terms
+are short (documented cost, see benchmarks/README.md).
+
+PostgreSQL: a GIN index on the weighted ``to_tsvector('simple', ...)`` of each article_text
+row, queried with ``plainto_tsquery`` (which accepts any text). The 'simple' parser splits on
+spaces and punctuation only, so Chinese runs become one long "word" and a Chinese substring
+would not match: queries containing CJK characters use ILIKE over the texts instead (a
+sequential scan; pg_trgm would index it but needs an extension we do not require).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from storage.ranking import RankWeights
+
+MAX_QUERY_CHARS = 256  # longer input is cut: no real query needs more, and it bounds the work
+MAX_TERMS = 12
+TRIGRAM = 3
+
+_PG_VECTOR = (
+    "(setweight(to_tsvector('simple'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, summary), 'B') || "
+    "setweight(to_tsvector('simple'::regconfig, analysis), 'C'))"
+)
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
+_SCORE = "(a.hot * :w_hot + a.quality * :w_quality + a.impact * :w_impact)"
+_TIEBREAK = f"{_SCORE} DESC, a.published_at DESC, a.id DESC"
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct, lower-cased terms of a user query (control characters dropped)."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
+        for ch in query[:MAX_QUERY_CHARS]
+    )
+    terms: dict[str, None] = {}
+    for term in cleaned.split():
+        terms.setdefault(term.lower(), None)
+    return list(terms)[:MAX_TERMS]
+
+
+def _fts_phrase(term: str) -> str:
+    # Inside double quotes FTS5 treats everything as text; a quote is escaped by doubling it.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_article_ids(
+    *,
+    session: Session,
+    query: str,
+    limit: int,
+    offset: int = 0,
+    weights: RankWeights | None = None,
+) -> list[int]:
+    """Article ids matching every term of ``query``, best first (see module docstring)."""
+    terms = query_terms(query)
+    if not terms or limit <= 0:
+        return []
+    weights = weights or RankWeights()
+    params: dict[str, Any] = {
+        "w_hot": weights.hot,
+        "w_quality": weights.quality,
+        "w_impact": weights.impact,
+        "limit": limit,
+        "offset": max(offset, 0),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        sql = _sqlite_sql(terms, params)
+    elif dialect == "postgresql":
+        sql = _postgres_sql(terms, params)
+    else:  # pragma: no cover - only the two supported backends
+        raise NotImplementedError(f"search is not implemented for {dialect}")
+    rows = session.connection().execute(text(sql), params).all()
+    return [int(row[0]) for row in rows]
+
+
+def _sqlite_sql(terms: list[str], params: dict[str, Any]) -> str:
+    long_terms = [term for term in terms if len(term) >= TRIGRAM]
+    short_terms = [term for term in terms if len(term) < TRIGRAM]
+    where: list[str] = []
+    title_all: list[str] = []
+    for i, term in enumerate(terms):
+        params[f"p{i}"] = _like_pattern(term)
+        title_all.append(f"f.title LIKE :p{i} ESCAPE '\\'")
+    for i, term in enumerate(terms):
+        if term in short_terms:
+            where.append(
+                f"(f.title LIKE :p{i} ESCAPE '\\' OR f.summary LIKE :p{i} ESCAPE '\\' "
+                f"OR f.analysis LIKE :p{i} ESCAPE '\\')"
+            )
+    if long_terms:
+        params["match"] = " ".join(_fts_phrase(term) for term in long_terms)
+        where.insert(0, "article_fts MATCH :match")
+        # bm25 is lower-is-better; a title hit weighs 10x an analysis hit.
+        relevance = "bm25(article_fts, 10.0, 3.0, 1.0)"
+    else:
+        # No index can serve 1-2 character substrings: rank by where the terms occur.
+        relevance = (
+            "-("
+            + " + ".join(
+                f"(CASE WHEN f.summary LIKE :p{i} ESCAPE '\\' THEN 2 "
+                f"WHEN f.analysis LIKE :p{i} ESCAPE '\\' THEN 1 ELSE 0 END)"
+                for i in range(len(terms))
+            )
+            + ")"
+        )
+    return (
+        f"SELECT a.id FROM article_fts AS f JOIN article AS a ON a.id = f.rowid "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY ({' AND '.join(title_all)}) DESC, {relevance}, {_TIEBREAK} "
+        f"LIMIT :limit OFFSET :offset"
+    )
+
+
+def _postgres_sql(terms: list[str], params: dict[str, Any]) -> str:
+    if any(_CJK.search(term) for term in terms):
+        title_all: list[str] = []
+        body_all: list[str] = []
+        for i, term in enumerate(terms):
+            params[f"p{i}"] = _like_pattern(term)
+            title_all.append(f"t.title ILIKE :p{i}")
+            body_all.append(
+                f"(t.title ILIKE :p{i} OR t.summary ILIKE :p{i} OR t.analysis ILIKE :p{i})"
+            )
+        summary_hits = " + ".join(f"(t.summary ILIKE :p{i})::int" for i in range(len(terms)))
+        matches = (
+            f"SELECT t.article_id, bool_or({' AND '.join(title_all)}) AS in_title, "
+            f"max({summary_hits})::float AS relevance "
+            f"FROM article_text AS t WHERE {' AND '.join(body_all)} GROUP BY t.article_id"
+        )
+    else:
+        params["query"] = " ".join(terms)
+        matches = (
+            "SELECT t.article_id, "
+            "bool_or(to_tsvector('simple'::regconfig, t.title) @@ q.query) AS in_title, "
+            f"max(ts_rank({_PG_VECTOR}, q.query)) AS relevance "
+            "FROM article_text AS t, plainto_tsquery('simple'::regconfig, :query) AS q(query) "
+            f"WHERE {_PG_VECTOR} @@ q.query GROUP BY t.article_id"
+        )
+    return (
+        f"WITH m AS ({matches}) "
+        "SELECT a.id FROM m JOIN article AS a ON a.id = m.article_id "
+        f"ORDER BY m.in_title DESC, m.relevance DESC, {_TIEBREAK} "
+        "LIMIT :limit OFFSET :offset"
+    )

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from storage.db import alembic_config, current_revision, upgrade
+from storage.models import Article, ArticleText
+from storage.search import query_terms, search_article_ids
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+_seq = itertools.count()
+
+HOSTILE = [
+    '"',
+    '""',
+    "'",
+    "*",
+    "-",
+    "- -",
+    "AND",
+    "OR NOT",
+    "NEAR(",
+    "(a OR b",
+    ')) "x',
+    "title:foo",
+    "foo*",
+    "^ai",
+    "a:b:c",
+    "%",
+    "_",
+    "\\",
+    "x" * 5000,
+    "AND " * 1250,
+    '"(*-' * 1250,
+    "\x00\x1f",
+    "   ",
+    "",
+    "ai\u200bmodel",
+]
+
+
+def add_article(
+    session: Session,
+    texts: dict[str, tuple[str, str, str]],
+    *,
+    hot: int = 50,
+    hours_ago: float = 1,
+) -> int:
+    article = Article(
+        external_id=f"s-{next(_seq)}",
+        url="https://example.org/a",
+        hot=hot,
+        quality=50,
+        impact=50,
+        published_at=NOW - timedelta(hours=hours_ago),
+    )
+    session.add(article)
+    session.flush()
+    assert article.id is not None
+    for lang, (title, summary, analysis) in texts.items():
+        session.add(
+            ArticleText(
+                article_id=article.id, lang=lang, title=title, summary=summary, analysis=analysis
+            )
+        )
+    session.commit()
+    return article.id
+
+
+def search(session: Session, query: str, limit: int = 20, offset: int = 0) -> list[int]:
+    return search_article_ids(session=session, query=query, limit=limit, offset=offset)
+
+
+@pytest.fixture
+def corpus(any_engine: Engine) -> Iterator[tuple[Session, dict[str, int]]]:
+    s = Session(any_engine)
+    ids = {
+        "funding": add_article(
+            s,
+            {
+                "en": ("Startup raises money for robots", "A robotics round.", "Investors..."),
+                "zh": ("机器人初创公司完成新一轮融资", "一轮融资。", "投资者认为……"),
+            },
+        ),
+        "gpt": add_article(
+            s,
+            {
+                "en": ("OpenAI ships a new model", "The model reasons better.", "Long text."),
+                "zh": ("OpenAI 发布新模型", "推理更强。", "长文。"),
+            },
+            hot=90,
+        ),
+        "chips": add_article(
+            s,
+            {"en": ("Chip export rules", "Datacenter GPUs.", "Analysts say a new model lags.")},
+            hot=99,
+        ),
+    }
+    yield s, ids
+    s.close()  # an open transaction would block the next test's DROP SCHEMA on PostgreSQL
+
+
+def test_english_word_matches_case_insensitively(corpus: tuple[Session, dict[str, int]]) -> None:
+    s, ids = corpus
+    assert search(s, "openai") == [ids["gpt"]]
+    assert search(s, "ROBOTS") == [ids["funding"]]
+    assert search(s, "datacenter gpus") == [ids["chips"]]
+    assert search(s, "openai robots") == []  # every term must match
+    assert search(s, "nothing-like-this") == []
+
+
+def test_chinese_substring(corpus: tuple[Session, dict[str, int]]) -> None:
+    s, ids = corpus
+    assert search(s, "融资") == [ids["funding"]]  # two characters: below a trigram
+    assert search(s, "新一轮融资") == [ids["funding"]]
+    assert search(s, "发布新模型") == [ids["gpt"]]
+    assert search(s, "OpenAI 模型") == [ids["gpt"]]
+
+
+def test_title_match_outranks_analysis_match(corpus: tuple[Session, dict[str, int]]) -> None:
+    s, ids = corpus
+    # "chips" mentions "new model" only in its analysis and has the higher score.
+    assert search(s, "new model") == [ids["gpt"], ids["chips"]]
+    assert search(s, "model") == [ids["gpt"], ids["chips"]]
+
+
+def test_limit_and_offset(corpus: tuple[Session, dict[str, int]]) -> None:
+    s, ids = corpus
+    assert search(s, "model", limit=1) == [ids["gpt"]]
+    assert search(s, "model", limit=1, offset=1) == [ids["chips"]]
+    assert search(s, "model", limit=0) == []
+
+
+def test_short_terms(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        word = add_article(s, {"en": ("AI chips", "", "")}, hot=10)
+        body = add_article(s, {"en": ("Chips", "Cheap AI", "")}, hot=90)
+        # SQLite matches substrings ("raises"); PostgreSQL matches words: both find `word` first.
+        assert search(s, "ai")[:2] == [word, body]
+        assert search(s, "AI chips") == [word, body]
+        assert search(s, "x") == []
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_do_not_raise(corpus: tuple[Session, dict[str, int]], query: str) -> None:
+    s, _ids = corpus
+    result = search(s, query)
+    assert isinstance(result, list)
+
+
+def test_hostile_characters_are_literal(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        pct = add_article(s, {"en": ("100% up", "50_50 split", 'He said "wow" (again)')})
+        add_article(s, {"en": ("1000 up", "50-50 split", "nothing")})
+        assert search(s, "100%") == [pct]
+        # "_" is no wildcard; PostgreSQL's word parser reads both "50_50" and "50-50" as 50 50.
+        found = search(s, "50_50")
+        assert found[0] == pct
+        assert found == ([pct] if any_engine.dialect.name == "sqlite" else found)
+        assert search(s, '"wow"') == [pct]
+        assert search(s, "(again)") == [pct]
+
+
+def test_updates_and_deletes_are_reflected(corpus: tuple[Session, dict[str, int]]) -> None:
+    s, ids = corpus
+    row = s.exec(
+        select(ArticleText).where(ArticleText.article_id == ids["chips"], ArticleText.lang == "en")
+    ).one()
+    row.title = "Quantum annealing breakthrough"
+    s.add(row)
+    s.commit()
+    assert search(s, "quantum") == [ids["chips"]]
+    assert search(s, "chip export") == []
+    s.add(
+        ArticleText(article_id=ids["chips"], lang="zh", title="量子退火", summary="", analysis="")
+    )
+    s.commit()
+    assert search(s, "量子") == [ids["chips"]]
+    s.delete(row)
+    s.commit()
+    assert search(s, "quantum") == []
+    assert search(s, "量子退火") == [ids["chips"]]
+    article = s.get(Article, ids["gpt"])
+    s.delete(article)
+    s.commit()
+    assert search(s, "openai") == []
+
+
+def test_query_terms() -> None:
+    assert query_terms('  Foo  foo "BAR"\x00x ') == ["foo", '"bar"', "x"]
+    assert len(query_terms("a " * 100)) == 1
+    assert len(query_terms(" ".join(str(i) for i in range(100)))) <= 12
+
+
+def test_sqlite_downgrade_and_upgrade_of_0002(engine: Engine) -> None:
+    from alembic import command
+
+    with Session(engine) as s:
+        article_id = add_article(s, {"zh": ("大模型融资热潮", "", ""), "en": ("LLM boom", "", "")})
+    config = alembic_config(engine)
+    command.downgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.connect() as conn:
+        names = {
+            row[0]
+            for row in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE name LIKE 'article_fts%'")
+            )
+        }
+        assert names == set()
+        triggers = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        assert triggers.all() == []
+    upgrade(engine)
+    with Session(engine) as s:
+        # Existing texts are indexed by the upgrade itself.
+        assert search(s, "融资热潮") == [article_id]
+        assert search(s, "llm boom") == [article_id]
