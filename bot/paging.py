@@ -39,7 +39,9 @@ _NO_BREAK_BEFORE: Final = frozenset({_ZWJ, "\ufe0e", "\ufe0f", "\u20e3"})
 
 def utf16_len(text: str) -> int:
     """Length as Telegram measures it (UTF-16 code units)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def escape(text: str) -> str:
@@ -138,28 +140,25 @@ def _split(text: str, limit: int, level: int, escaper: Escaper) -> list[str]:
 
     pages: list[str] = []
     current = ""  # text of the page being filled (without trailing separator)
+    current_cost = 0
     pending_sep = ""
     for piece, sep in pieces:
-        if not current:
-            if cost(piece, escaper) <= limit:
-                current, pending_sep = piece, sep
+        piece_cost = cost(piece, escaper)
+        if current:
+            # Costs add up because escaping is per character (no quadratic re-measuring).
+            joined = current_cost + cost(pending_sep, escaper) + piece_cost
+            if joined <= limit:
+                current += pending_sep + piece
+                current_cost, pending_sep = joined, sep
                 continue
-            parts = _split(piece, limit, level + 1, escaper)
-            pages.extend(parts[:-1])
-            current, pending_sep = parts[-1], sep
+            pages.append(current)
+        if piece_cost <= limit:
+            current, current_cost, pending_sep = piece, piece_cost, sep
             continue
-        candidate = current + pending_sep + piece
-        if cost(candidate, escaper) <= limit:
-            current, pending_sep = candidate, sep
-            continue
-        pages.append(current)
-        current = ""
-        if cost(piece, escaper) <= limit:
-            current, pending_sep = piece, sep
-        else:
-            parts = _split(piece, limit, level + 1, escaper)
-            pages.extend(parts[:-1])
-            current, pending_sep = parts[-1], sep
+        parts = _split(piece, limit, level + 1, escaper)
+        pages.extend(parts[:-1])
+        current, pending_sep = parts[-1], sep
+        current_cost = cost(current, escaper)
     if current:
         pages.append(current)
     return pages
@@ -212,6 +211,8 @@ def truncate(text: str, max_cost: int, *, ellipsis: str = "…", escaper: Escape
     room = max_cost - cost(ellipsis, escaper)
     if room <= 0:
         return ""
+    # Every character costs at least one unit, so only this prefix can matter.
+    text = text[: room + 1]
     costs = _char_costs(text, escaper)
     total = 0
     end = 0

@@ -66,7 +66,11 @@ COMMON_TIMEZONES: Final[tuple[str, ...]] = (
 
 # Caps on article text inside a single message (escaped UTF-16 units).
 _DETAIL_TITLE_MAX: Final = 400
-_DETAIL_SUMMARY_MAX: Final = 1500
+# Summary caps tried in order until page 1 keeps at least _DETAIL_MIN_CHUNK for analysis.
+_DETAIL_SUMMARY_STEPS: Final = (1500, 1000, 600, 300, 0)
+_DETAIL_MIN_CHUNK: Final = 800
+# Longer source URLs stay on the button only; in the text they would eat the page.
+_LINK_URL_MAX: Final = 600
 _DETAIL_TAGS_MAX: Final = 8
 # Room kept for the parts of a detail page that change over time (relative times, views)
 # and for the page indicator, so the page split never depends on ``now``.
@@ -190,7 +194,7 @@ def _disclaimer(tr: Translator) -> str:
 def _source_link(article: ArticleView, tr: Translator) -> str | None:
     _ = tr.gettext
     url = _safe_url(article.url)
-    if url is None:
+    if url is None or len(escape(url)) > _LINK_URL_MAX:
         return None
     label = _("Read the original")
     if article.source:
@@ -406,11 +410,11 @@ class _DetailParts:
     footer: str
 
 
-def _detail_parts(article: ArticleView, tr: Translator) -> _DetailParts:
+def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _DetailParts:
     shown = content_language(article, tr.lang)
     title = truncate(article_title(article, tr.lang), _DETAIL_TITLE_MAX)
     names = [truncate(tag_name(t, tr.lang), 40) for t in article.tags[:_DETAIL_TAGS_MAX]]
-    summary = truncate(" ".join(_pick(article.summary, shown).split()), _DETAIL_SUMMARY_MAX)
+    summary = truncate(" ".join(_pick(article.summary, shown).split()), summary_max)
     footer_lines = []
     if article.ai_generated:
         footer_lines.append(_disclaimer(tr))
@@ -460,22 +464,44 @@ def _compose_detail(
     return "\n\n".join(blocks)
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    parts: _DetailParts
+    pages: list[str]
+
+
+def _layout(article: ArticleView, tr: Translator) -> _Layout:
+    """Choose the summary length and split the analysis so every page fits.
+
+    Budgets are computed from the fixed parts plus constant reserves for the time-dependent
+    line and the page indicator, so the split depends only on the article and language.
+    """
+    analysis = _pick(article.analysis, content_language(article, tr.lang))
+    section = "📝 <b>" + escape(_section_title(tr, 999, 999)) + "</b>"
+    newline = 1  # the "\n" between the section heading and the chunk
+    parts = _detail_parts(article, tr, 0)
+    first_limit = 0
+    for summary_max in _DETAIL_SUMMARY_STEPS:
+        parts = _detail_parts(article, tr, summary_max)
+        fixed = utf16_len(_compose_detail(parts, first=True, times="", section=section, chunk=""))
+        first_limit = TELEGRAM_LIMIT - fixed - _VOLATILE_RESERVE - _INDICATOR_RESERVE - newline
+        if first_limit >= _DETAIL_MIN_CHUNK:
+            break
+    rest_fixed = utf16_len(_compose_detail(parts, first=False, times="", section=section, chunk=""))
+    limit = TELEGRAM_LIMIT - rest_fixed - _INDICATOR_RESERVE - newline
+    pages = paginate(
+        analysis, max(limit, _DETAIL_MIN_CHUNK), first_limit=max(first_limit, _DETAIL_MIN_CHUNK)
+    )
+    return _Layout(parts, pages)
+
+
 def analysis_pages(article: ArticleView, lang: str) -> list[str]:
     """Plain-text analysis pages for ``article`` as shown to a ``lang`` reader.
 
     Depends only on the article and language (not on time), so ``a:<id>:<page>`` buttons
     stay valid while the article is unchanged.
     """
-    tr = _tr(lang)
-    parts = _detail_parts(article, tr)
-    analysis = _pick(article.analysis, content_language(article, tr.lang))
-    section = "📝 <b>" + escape(_section_title(tr, 999, 999)) + "</b>"
-    first_fixed = utf16_len(_compose_detail(parts, first=True, times="", section=section, chunk=""))
-    rest_fixed = utf16_len(_compose_detail(parts, first=False, times="", section=section, chunk=""))
-    newline = 1  # the "\n" between the section heading and the chunk
-    first_limit = TELEGRAM_LIMIT - first_fixed - _VOLATILE_RESERVE - _INDICATOR_RESERVE - newline
-    limit = TELEGRAM_LIMIT - rest_fixed - _INDICATOR_RESERVE - newline
-    return paginate(analysis, max(limit, 200), first_limit=max(first_limit, 200))
+    return _layout(article, _tr(lang)).pages
 
 
 def _section_title(tr: Translator, page: int, total: int) -> str:
@@ -501,8 +527,8 @@ def render_article_detail(
     del tz  # relative times are zone-independent; kept in the signature for callers
     tr = _tr(lang)
     _ = tr.gettext
-    parts = _detail_parts(article, tr)
-    pages = analysis_pages(article, lang)
+    layout = _layout(article, tr)
+    parts, pages = layout.parts, layout.pages
     total = max(1, len(pages))
     page = min(max(page, 0), total - 1)
     first = page == 0
