@@ -130,3 +130,52 @@ class FeedState(SQLModel, table=True):
     retry_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     last_fetched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class DigestRun(SQLModel, table=True):
+    """One planning pass that created deliveries; counts of its deliveries are live in status."""
+
+    __tablename__ = "digest_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    # Set when none of its deliveries is pending or sending any more.
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    planned: int = 0
+    skipped: int = 0
+    first_sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (chat, local digest date), created at most once.
+
+    States: pending -> sending -> sent | failed | unknown; skipped (too late, nothing new).
+    ``chat_id`` has no foreign key: a group migrating to a supergroup changes its id, and the
+    row must follow the chat, not be cascaded away with the old id.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        Index("uq_delivery_chat_date", "chat_id", "local_date", unique=True),
+        Index("ix_delivery_state_due", "state", "due_at"),
+        Index("ix_delivery_run", "run_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("digest_run.id", ondelete="SET NULL")),
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # ISO date (YYYY-MM-DD) of the digest in the chat's time zone: the uniqueness key.
+    local_date: str = Field(sa_column=Column(String(10), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    article_ids: list[int] | None = Field(default=None, sa_column=Column(JSON))
+    message_ids: list[int] | None = Field(default=None, sa_column=Column(JSON))
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

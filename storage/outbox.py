@@ -1,0 +1,437 @@
+"""Outbox queries: digest runs and deliveries (one row per chat and local digest date).
+
+Everything here is plain SQL on explicit sessions; callers own transactions. Batch statements
+(executemany, INSERT ... RETURNING) keep planning 100,000 chats to a few round trips.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
+
+from storage.models import Chat, ChatTag, DeliveredArticle, Delivery, DigestRun
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNKNOWN = "unknown"
+SKIPPED = "skipped"
+STATES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED)
+
+SendingPolicy = Literal["unknown", "resend"]
+
+_DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
+_RUN: Table = DigestRun.__table__  # type: ignore[attr-defined]
+_CHAT: Table = Chat.__table__  # type: ignore[attr-defined]
+_CHAT_TAG: Table = ChatTag.__table__  # type: ignore[attr-defined]
+_DELIVERED: Table = DeliveredArticle.__table__  # type: ignore[attr-defined]
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def begin_write(*, session: Session) -> None:
+    """Start the session's transaction as a writer.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so two planners serialise on the
+    busy timeout instead of both reading and then failing to upgrade to a write lock.
+    PostgreSQL needs nothing: row locks (``SKIP LOCKED``) and the unique key do the work.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueChat:
+    id: int
+    timezone: str
+    digest_time: str
+    next_digest_at: datetime
+
+
+def due_chats(*, session: Session, now: datetime, limit: int) -> list[DueChat]:
+    """Subscribed, active chats whose ``next_digest_at`` has come (oldest first)."""
+    statement = (
+        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
+        .where(
+            _CHAT.c.subscribed.is_(True),
+            _CHAT.c.active.is_(True),
+            _CHAT.c.next_digest_at <= now,
+        )
+        .order_by(_CHAT.c.next_digest_at)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        # A second planner skips chats the first one is working on instead of waiting.
+        statement = statement.with_for_update(skip_locked=True)
+    return [DueChat(*row) for row in session.execute(statement)]
+
+
+def create_run(*, session: Session, now: datetime) -> int:
+    run_id = session.execute(
+        _RUN.insert().values(started_at=now, planned=0, skipped=0).returning(_RUN.c.id)
+    ).scalar_one()
+    return int(run_id)
+
+
+def insert_deliveries(
+    *, session: Session, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, int, str]]:
+    """Insert delivery rows, ignoring (chat, date) pairs that exist: (id, chat_id, state) added.
+
+    ``rows`` need run_id, chat_id, local_date, due_at, state and optionally reason.
+    """
+    if not rows:
+        return []
+    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    statement = (
+        insert(_DELIVERY)
+        .on_conflict_do_nothing(index_elements=["chat_id", "local_date"])
+        .returning(_DELIVERY.c.id, _DELIVERY.c.chat_id, _DELIVERY.c.state)
+    )
+    now = rows[0]["due_at"]
+    params = [
+        {
+            "reason": None,
+            "attempts": 0,
+            "created_at": row.get("created_at", now),
+            "updated_at": row.get("created_at", now),
+            **row,
+        }
+        for row in rows
+    ]
+    result = session.execute(statement, params)
+    return [(int(i), int(c), str(s)) for i, c, s in result.all()]
+
+
+def advance_chats(*, session: Session, updates: Sequence[tuple[int, datetime, datetime]]) -> None:
+    """Set ``next_digest_at`` for (chat_id, expected_current, new) — only if still expected.
+
+    The condition makes a late second planner's update a no-op instead of moving a schedule
+    the first one already moved (or the user changed meanwhile).
+    """
+    if not updates:
+        return
+    statement = (
+        update(_CHAT)
+        .where(_CHAT.c.id == bindparam("b_id"), _CHAT.c.next_digest_at == bindparam("b_old"))
+        .values(next_digest_at=bindparam("b_new"))
+    )
+    session.execute(
+        statement, [{"b_id": chat, "b_old": old, "b_new": new} for chat, old, new in updates]
+    )
+
+
+def set_run_counts(*, session: Session, run_id: int, planned: int, skipped: int) -> None:
+    session.execute(
+        update(_RUN)
+        .where(_RUN.c.id == run_id)
+        .values(planned=_RUN.c.planned + planned, skipped=_RUN.c.skipped + skipped)
+    )
+
+
+def delete_run(*, session: Session, run_id: int) -> None:
+    session.execute(_RUN.delete().where(_RUN.c.id == run_id))
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery marked ``sending``, with what building its digest needs."""
+
+    id: int
+    run_id: int | None
+    chat_id: int
+    chat_type: str
+    local_date: str
+    due_at: datetime
+    language: str | None
+    timezone: str
+    article_count: int
+    tag_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def recover_sending(*, session: Session, policy: SendingPolicy, now: datetime) -> int:
+    """After a restart: rows caught in ``sending`` become ``unknown`` (default) or pending.
+
+    We cannot know whether Telegram delivered them, and resending may duplicate; see
+    docs in bot/delivery.py.
+    """
+    values: dict[str, Any] = {"updated_at": now}
+    if policy == "resend":
+        values.update(state=PENDING, reason="resent after restart")
+    else:
+        values.update(state=UNKNOWN, reason="was sending when the bot stopped")
+    result = session.execute(update(_DELIVERY).where(_DELIVERY.c.state == SENDING).values(values))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_pending(*, session: Session, now: datetime, limit: int) -> list[ClaimedDelivery]:
+    """Mark up to ``limit`` due pending rows ``sending`` and return them (commit before send!).
+
+    Rows whose chat is gone, inactive or unsubscribed are marked skipped on the way.
+    """
+    statement = (
+        select(
+            _DELIVERY.c.id,
+            _DELIVERY.c.run_id,
+            _DELIVERY.c.chat_id,
+            _DELIVERY.c.local_date,
+            _DELIVERY.c.due_at,
+            _CHAT.c.type,
+            _CHAT.c.language,
+            _CHAT.c.timezone,
+            _CHAT.c.article_count,
+            _CHAT.c.active,
+            _CHAT.c.subscribed,
+        )
+        .select_from(_DELIVERY.outerjoin(_CHAT, _CHAT.c.id == _DELIVERY.c.chat_id))
+        .where(_DELIVERY.c.state == PENDING, _DELIVERY.c.due_at <= now)
+        .order_by(_DELIVERY.c.due_at, _DELIVERY.c.id)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        statement = statement.with_for_update(of=_DELIVERY, skip_locked=True)
+    rows = session.execute(statement).all()
+    if not rows:
+        return []
+    claimable = [r for r in rows if r.type is not None and r.active and r.subscribed]
+    dropped = [r for r in rows if not (r.type is not None and r.active and r.subscribed)]
+    if dropped:
+        session.execute(
+            update(_DELIVERY)
+            .where(_DELIVERY.c.id.in_([r.id for r in dropped]))
+            .values(state=SKIPPED, reason="chat inactive or unsubscribed", updated_at=now)
+        )
+    if not claimable:
+        return []
+    ids = [r.id for r in claimable]
+    session.execute(
+        update(_DELIVERY)
+        .where(_DELIVERY.c.id.in_(ids), _DELIVERY.c.state == PENDING)
+        .values(state=SENDING, attempts=_DELIVERY.c.attempts + 1, updated_at=now)
+    )
+    tags: dict[int, list[int]] = defaultdict(list)
+    chat_ids = [r.chat_id for r in claimable]
+    for chat_id, tag_id in session.execute(
+        select(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
+        .where(_CHAT_TAG.c.chat_id.in_(chat_ids))
+        .order_by(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
+    ):
+        tags[int(chat_id)].append(int(tag_id))
+    return [
+        ClaimedDelivery(
+            id=int(r.id),
+            run_id=r.run_id,
+            chat_id=int(r.chat_id),
+            chat_type=str(r.type),
+            local_date=str(r.local_date),
+            due_at=r.due_at,
+            language=r.language,
+            timezone=str(r.timezone),
+            article_count=int(r.article_count),
+            tag_ids=tuple(tags.get(int(r.chat_id), ())),
+        )
+        for r in claimable
+    ]
+
+
+def delivered_pairs(
+    *, session: Session, chat_ids: Iterable[int], article_ids: Iterable[int]
+) -> set[tuple[int, int]]:
+    """Which (chat, article) of these were delivered before (one query for a whole batch)."""
+    chats, articles = sorted(set(chat_ids)), sorted(set(article_ids))
+    if not chats or not articles:
+        return set()
+    rows = session.execute(
+        select(_DELIVERED.c.chat_id, _DELIVERED.c.article_id).where(
+            _DELIVERED.c.chat_id.in_(chats), _DELIVERED.c.article_id.in_(articles)
+        )
+    )
+    return {(int(c), int(a)) for c, a in rows}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one claimed delivery; applied in batches by ``record_outcomes``."""
+
+    delivery_id: int
+    chat_id: int
+    state: str  # sent, failed, unknown, skipped, or pending (give back, e.g. on shutdown)
+    reason: str | None = None
+    message_ids: list[int] | None = None
+    article_ids: list[int] | None = None
+    deactivate_chat: bool = False
+    run_id: int | None = None
+
+
+def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Apply outcomes: delivery states, delivered articles, deactivated chats, run times."""
+    if not outcomes:
+        return
+    session.execute(
+        update(_DELIVERY)
+        .where(_DELIVERY.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            reason=bindparam("b_reason"),
+            message_ids=bindparam("b_messages"),
+            article_ids=bindparam("b_articles"),
+            sent_at=bindparam("b_sent_at"),
+            updated_at=now,
+        ),
+        [
+            {
+                "b_id": o.delivery_id,
+                "b_state": o.state,
+                "b_reason": o.reason,
+                "b_messages": o.message_ids,
+                "b_articles": o.article_ids,
+                "b_sent_at": now if o.state == SENT else None,
+            }
+            for o in outcomes
+        ],
+    )
+    delivered = [
+        {"chat_id": o.chat_id, "article_id": a, "delivered_at": now}
+        for o in outcomes
+        if o.state == SENT and o.article_ids
+        for a in o.article_ids
+    ]
+    if delivered:
+        insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+        session.execute(insert(_DELIVERED).on_conflict_do_nothing(), delivered)
+    dead = sorted({o.chat_id for o in outcomes if o.deactivate_chat})
+    if dead:
+        session.execute(
+            update(_CHAT).where(_CHAT.c.id.in_(dead)).values(active=False, updated_at=now)
+        )
+    runs = sorted({o.run_id for o in outcomes if o.state == SENT and o.run_id is not None})
+    if runs:
+        session.execute(
+            update(_RUN)
+            .where(_RUN.c.id.in_(runs))
+            .values(
+                first_sent_at=func.coalesce(_RUN.c.first_sent_at, now),
+                last_sent_at=now,
+            )
+        )
+
+
+def move_deliveries(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A migrated group: its outbox rows follow it to the new id (unless already there)."""
+    taken = select(_DELIVERY.c.local_date).where(_DELIVERY.c.chat_id == new_chat_id)
+    session.execute(
+        update(_DELIVERY)
+        .where(_DELIVERY.c.chat_id == old_chat_id, _DELIVERY.c.local_date.not_in(taken))
+        .values(chat_id=new_chat_id)
+    )
+
+
+def finish_runs(*, session: Session, now: datetime) -> None:
+    """Close runs that have nothing left pending or sending."""
+    busy = (
+        select(_DELIVERY.c.id)
+        .where(
+            _DELIVERY.c.run_id == _RUN.c.id,
+            or_(_DELIVERY.c.state == PENDING, _DELIVERY.c.state == SENDING),
+        )
+        .exists()
+    )
+    session.execute(update(_RUN).where(_RUN.c.finished_at.is_(None), ~busy).values(finished_at=now))
+
+
+def count_due_pending(*, session: Session, now: datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(_DELIVERY)
+            .where(and_(_DELIVERY.c.state == PENDING, _DELIVERY.c.due_at <= now))
+        ).scalar_one()
+    )
+
+
+# --- reporting -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    first_sent_at: datetime | None
+    last_sent_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def planned(self) -> int:
+        return sum(self.counts.values())
+
+
+def recent_runs(*, session: Session, limit: int = 10) -> list[RunSummary]:
+    """The newest runs with live per-state counts of their deliveries."""
+    runs = session.execute(
+        select(
+            _RUN.c.id,
+            _RUN.c.started_at,
+            _RUN.c.finished_at,
+            _RUN.c.first_sent_at,
+            _RUN.c.last_sent_at,
+        )
+        .order_by(_RUN.c.id.desc())
+        .limit(limit)
+    ).all()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if runs:
+        for run_id, state, n in session.execute(
+            select(_DELIVERY.c.run_id, _DELIVERY.c.state, func.count())
+            .where(_DELIVERY.c.run_id.in_([r.id for r in runs]))
+            .group_by(_DELIVERY.c.run_id, _DELIVERY.c.state)
+        ):
+            counts[int(run_id)][str(state)] = int(n)
+    return [
+        RunSummary(
+            id=int(r.id),
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            first_sent_at=r.first_sent_at,
+            last_sent_at=r.last_sent_at,
+            counts={s: counts[int(r.id)].get(s, 0) for s in STATES},
+        )
+        for r in runs
+    ]
+
+
+def state_counts(*, session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(_DELIVERY.c.state, func.count()).group_by(_DELIVERY.c.state)
+    ).all()
+    found = {str(s): int(n) for s, n in rows}
+    return {s: found.get(s, 0) for s in STATES}
+
+
+def deliveries_for_chat(*, session: Session, chat_id: int) -> list[Delivery]:
+    return list(
+        session.exec(
+            sm_select(Delivery).where(col(Delivery.chat_id) == chat_id).order_by(col(Delivery.id))
+        )
+    )
