@@ -11,8 +11,9 @@ Renderers take a :class:`Translator` (``tr = translator(lang)``) and alias its m
     ngettext = tr.ngettext
     text = _("Hello, {name}").format(name=html.escape(name))
 
-The local aliases matter: ``pybabel extract -k _ -k N_ -k ngettext:1,2`` (see the Makefile)
-only recognises calls spelled ``_(...)``, ``N_(...)``, ``gettext(...)`` and ``ngettext(...)``.
+``pybabel extract -k _ -k N_ -k ngettext:1,2`` (see the Makefile) matches a call by its
+last name, so ``_(...)``, ``tr._(...)``, ``tr.gettext(...)`` and ``tr.ngettext(...)`` are all
+extracted; the msgid must be a string literal (never an f-string or a variable).
 Module-level tables mark strings with :func:`N_` and translate them at render time.
 """
 
@@ -144,6 +145,9 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
+
+    # ``tr._("...")`` also works: pybabel matches the last name of a dotted call.
+    _ = gettext
 
     @property
     def locale(self) -> Locale:
