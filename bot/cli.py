@@ -73,6 +73,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             from bot.app import run_bot
 
+            if not settings.token:
+                print("digestbot: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+                return EXIT_USAGE
+
             return run_bot(engine, settings)
         raise AssertionError(args.command)
     finally:

@@ -1,0 +1,74 @@
+"""Application wiring: ``build_application`` makes the whole bot; ``run_bot`` only runs it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.config import Settings
+from bot.context import BotContext, Deps
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def build_application(
+    settings: Settings,
+    engine: Engine,
+    *,
+    token: str | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> BotApplication:
+    """Build the bot with every handler, job and the error handler; tests build it too."""
+    import handlers
+
+    token = token or settings.token
+    if not token:
+        raise ValueError("a bot token is required")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url or settings.telegram_api_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=UTC,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .post_init(_post_init)
+        .concurrent_updates(True)
+    )
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    application: BotApplication = builder.build()
+    application.bot_data["deps"] = Deps(engine=engine, settings=settings)
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: BotApplication) -> None:
+    deps = application.bot_data["deps"]
+    assert isinstance(deps, Deps)
+    me = await application.bot.get_me()
+    deps.bot_username = me.username or ""
+    from handlers.commands import publish_commands
+
+    await publish_commands(application.bot)
+
+
+def run_bot(engine: Engine, settings: Settings) -> int:
+    """Run until interrupted (long polling)."""
+    application = build_application(settings, engine)
+    log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

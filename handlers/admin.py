@@ -1,0 +1,24 @@
+"""/stats for the operators listed in DIGESTBOT_ADMIN_IDS."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot import chats
+from bot.context import BotContext
+from bot.render import Notice
+from handlers.common import notify, send
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    if not chats.is_admin(context.deps, user.id if user else None):
+        await notify(update, context, Notice.ADMIN_ONLY)
+        return
+    from bot.ops import stats_report
+
+    await send(update, stats_report(context.deps, context.lang))
+
+
+COMMANDS = [CommandHandler("stats", stats)]

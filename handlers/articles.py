@@ -1,0 +1,171 @@
+"""/top, /latest, /digest, /article (/detail), /share, /search and the article buttons."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import CommandHandler
+
+from bot import callbacks as cb
+from bot import catalog
+from bot.context import BotContext
+from bot.render import (
+    Notice,
+    digest_header,
+    latest_header,
+    render_article_detail,
+    render_article_list,
+    render_share,
+    search_header,
+    top_header,
+)
+from handlers.common import CallbackHandler, argument, edit, notify, send, too_long
+
+
+def _count(text: str) -> int | None:
+    if not text:
+        return catalog.DEFAULT_LIST
+    if text.isdigit() and 1 <= int(text) <= catalog.MAX_LIST:
+        return int(text)
+    return None
+
+
+async def top(update: Update, context: BotContext) -> None:
+    limit = _count(argument(context))
+    if limit is None:
+        await notify(update, context, Notice.BAD_COUNT)
+        return
+    articles = catalog.top(context.deps, limit=limit)
+    await send(update, render_article_list(top_header(context.lang), articles, context.lang))
+
+
+async def latest(update: Update, context: BotContext) -> None:
+    limit = _count(argument(context))
+    if limit is None:
+        await notify(update, context, Notice.BAD_COUNT)
+        return
+    articles = catalog.latest(context.deps, limit=limit)
+    await send(update, render_article_list(latest_header(context.lang), articles, context.lang))
+
+
+async def digest(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    articles = catalog.digest_preview(context.deps, chat_id=chat_id)
+    if not articles:
+        await notify(update, context, Notice.NO_ARTICLES)
+        return
+    zone = catalog.chat_zone(context.deps, chat_id=chat_id)
+    header = digest_header(context.lang, zone, context.deps.clock())
+    await send(update, render_article_list(header, articles, context.lang))
+
+
+def _article_id(text: str) -> int | None:
+    payload = text.removeprefix("#")
+    return int(payload) if payload.isdigit() and len(payload) <= 18 else None
+
+
+async def show_article(update: Update, context: BotContext, article_id: int, page: int = 0) -> None:
+    """Send an article's detail view (also used by /start deep links)."""
+    article = catalog.article(context.deps, article_id=article_id)
+    if article is None:
+        await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
+        return
+    await send(update, render_article_detail(article, context.lang, page, now=context.deps.clock()))
+
+
+async def article(update: Update, context: BotContext) -> None:
+    text = argument(context)
+    if await too_long(update, context, text):
+        return
+    article_id = _article_id(text)
+    if article_id is None:
+        await notify(update, context, Notice.ARTICLE_USAGE)
+        return
+    await show_article(update, context, article_id)
+
+
+async def share(update: Update, context: BotContext) -> None:
+    text = argument(context)
+    if await too_long(update, context, text):
+        return
+    article_id = _article_id(text)
+    if article_id is None:
+        await notify(update, context, Notice.ARTICLE_USAGE)
+        return
+    await _send_share(update, context, article_id)
+
+
+async def _send_share(update: Update, context: BotContext, article_id: int) -> None:
+    found = catalog.article(context.deps, article_id=article_id)
+    if found is None:
+        await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
+        return
+    await send(update, render_share(found, context.lang, context.bot.username))
+
+
+async def search(update: Update, context: BotContext) -> None:
+    query = argument(context)
+    if not query:
+        await notify(update, context, Notice.SEARCH_USAGE)
+        return
+    if await too_long(update, context, query):
+        return
+    articles = catalog.search(context.deps, query=query)
+    if not articles:
+        await notify(update, context, Notice.NO_RESULTS, query=query)
+        return
+    await send(
+        update, render_article_list(search_header(query, context.lang), articles, context.lang)
+    )
+
+
+def _is_paged_detail(message: Message | None) -> bool:
+    """A paged detail view carries the page indicator (a Noop button); lists never do, so
+    ‹ › edit the detail in place while 📖 in a list opens a new message."""
+    markup = message.reply_markup if message else None
+    rows = markup.inline_keyboard if markup else ()
+    return any(isinstance(cb.decode(b.callback_data), cb.Noop) for row in rows for b in row)
+
+
+async def on_article_page(update: Update, context: BotContext, data: cb.ArticlePage) -> None:
+    query = update.callback_query
+    assert query is not None
+    message = query.message if isinstance(query.message, Message) else None
+    if not _is_paged_detail(message):
+        await show_article(update, context, data.article_id, data.page)
+        return
+    article = catalog.article(context.deps, article_id=data.article_id)
+    if article is None:
+        await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=data.article_id)
+        return
+    rendered = render_article_detail(article, context.lang, data.page, now=context.deps.clock())
+    await edit(query, rendered)
+
+
+async def on_share(update: Update, context: BotContext, data: cb.Share) -> None:
+    await _send_share(update, context, data.article_id)
+
+
+async def on_digest_now(update: Update, context: BotContext, data: cb.DigestNow) -> None:
+    await digest(update, context)
+
+
+async def on_noop(update: Update, context: BotContext, data: cb.Noop) -> None:
+    """The page indicator: nothing to do (the router still answers the query)."""
+
+
+COMMANDS = [
+    CommandHandler("top", top),
+    CommandHandler("latest", latest),
+    CommandHandler("digest", digest),
+    CommandHandler(["article", "detail"], article),
+    CommandHandler("share", share),
+    CommandHandler("search", search),
+]
+
+CALLBACKS: dict[type, CallbackHandler] = {
+    cb.ArticlePage: on_article_page,
+    cb.Share: on_share,
+    cb.DigestNow: on_digest_now,
+    cb.Noop: on_noop,
+}

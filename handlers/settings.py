@@ -1,0 +1,240 @@
+"""/subscribe, /unsubscribe, /language, /settings, /time, /timezone, /count and their buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot import callbacks as cb
+from bot import chats
+from bot.chats import ChatSettings, SettingError
+from bot.config import parse_hhmm
+from bot.context import BotContext
+from bot.i18n import LANGUAGE_NAMES, timezone_label
+from bot.render import (
+    ChatSettingsView,
+    Notice,
+    Rendered,
+    render_count_picker,
+    render_language_picker,
+    render_notice,
+    render_settings,
+    render_time_picker,
+    render_timezone_picker,
+)
+from handlers import tags as tag_handlers
+from handlers.common import (
+    CallbackHandler,
+    CommandCallback,
+    argument,
+    edit,
+    may_change_settings,
+    notify,
+    send,
+    too_long,
+)
+
+_ERRORS = {
+    SettingError.BAD_TIME: Notice.BAD_TIME,
+    SettingError.BAD_TIMEZONE: Notice.BAD_TIMEZONE,
+    SettingError.BAD_COUNT: Notice.BAD_COUNT,
+    SettingError.BAD_LANGUAGE: Notice.ERROR,
+    SettingError.UNKNOWN_TAG: Notice.STALE_BUTTON,
+}
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
+    from bot.catalog import tags as all_tags
+
+    tags, _followed = all_tags(context.deps, chat_id=settings.chat_id)
+    names = tuple(
+        t.names.get(settings.language) or t.slug for t in tags if t.id in settings.followed_tag_ids
+    )
+    view = ChatSettingsView(
+        language="zh" if settings.language == "zh" else "en",
+        timezone=settings.timezone,
+        digest_time=parse_hhmm(settings.digest_time),
+        article_count=settings.article_count,
+        subscribed=settings.subscribed,
+        followed_tags=names,
+    )
+    return render_settings(view, context.deps.clock())
+
+
+def _confirmation(context: BotContext, result: ChatSettings, notice: Notice) -> Rendered:
+    zone = timezone_label(result.timezone, result.language, context.deps.clock())
+    return render_notice(
+        notice,
+        result.language,
+        time=result.digest_time,
+        zone=zone,
+        count=result.article_count,
+        language=LANGUAGE_NAMES["zh" if result.language == "zh" else "en"],
+    )
+
+
+async def _apply(
+    update: Update,
+    context: BotContext,
+    result: ChatSettings | SettingError,
+    notice: Notice,
+    value: str = "",
+) -> None:
+    if isinstance(result, SettingError):
+        await notify(update, context, _ERRORS[result], value=value)
+        return
+    context.lang = result.language
+    if update.callback_query is not None:
+        await edit(update.callback_query, settings_screen(context, result))
+    else:
+        await send(update, _confirmation(context, result, notice))
+
+
+async def subscribe(update: Update, context: BotContext) -> None:
+    await _set_subscribed(update, context, True)
+
+
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    await _set_subscribed(update, context, False)
+
+
+async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None:
+    if not await may_change_settings(update, context):
+        return
+    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    if update.callback_query is None and current is not None and current.subscribed == on:
+        notice = Notice.ALREADY_SUBSCRIBED if on else Notice.NOT_SUBSCRIBED
+        await notify(update, context, notice)
+        return
+    result = chats.set_subscribed(
+        context.deps, chat_id=_chat_id(update), language=context.lang, subscribed=on
+    )
+    await _apply(update, context, result, Notice.SUBSCRIBED if on else Notice.UNSUBSCRIBED)
+
+
+async def language(update: Update, context: BotContext) -> None:
+    choice = argument(context)
+    if not choice:
+        await send(update, render_language_picker(context.lang, context.lang))
+        return
+    if await too_long(update, context, choice) or not await may_change_settings(update, context):
+        return
+    result = chats.set_language(context.deps, chat_id=_chat_id(update), language=choice)
+    if isinstance(result, SettingError):
+        await send(update, render_language_picker(context.lang, context.lang))
+        return
+    await _apply(update, context, result, Notice.LANGUAGE_SET)
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    assert current is not None
+    await send(update, settings_screen(context, current))
+
+
+def _text_setting(
+    setter: Callable[..., ChatSettings | SettingError], notice: Notice, picker: str
+) -> CommandCallback:
+    async def handler(update: Update, context: BotContext) -> None:
+        value = argument(context)
+        if not value:
+            await _open_picker(update, context, picker)
+            return
+        if await too_long(update, context, value):
+            return
+        if not await may_change_settings(update, context):
+            return
+        result = setter(context.deps, chat_id=_chat_id(update), language=context.lang, text=value)
+        await _apply(update, context, result, notice, value)
+
+    return handler
+
+
+async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
+    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    assert current is not None
+    lang = context.lang
+    rendered: Rendered
+    if screen == "lang":
+        rendered = render_language_picker(lang, current.language)
+    elif screen == "tz":
+        rendered = render_timezone_picker(lang, context.deps.clock(), current.timezone)
+    elif screen == "time":
+        rendered = render_time_picker(lang, parse_hhmm(current.digest_time))
+    elif screen == "cnt":
+        rendered = render_count_picker(lang, current.article_count)
+    elif screen == "tags":
+        rendered = tag_handlers.tags_screen(context, _chat_id(update), 0)
+    else:
+        rendered = settings_screen(context, current)
+    if update.callback_query is not None:
+        await edit(update.callback_query, rendered)
+    else:
+        await send(update, rendered)
+
+
+# --- buttons ---------------------------------------------------------------------------
+
+
+async def on_open_settings(update: Update, context: BotContext, data: cb.OpenSettings) -> None:
+    await _open_picker(update, context, data.screen)
+
+
+async def on_subscribe(update: Update, context: BotContext, data: cb.Subscribe) -> None:
+    await _set_subscribed(update, context, data.on)
+
+
+async def on_language(update: Update, context: BotContext, data: cb.SetLanguage) -> None:
+    if await may_change_settings(update, context):
+        result = chats.set_language(context.deps, chat_id=_chat_id(update), language=data.lang)
+        await _apply(update, context, result, Notice.LANGUAGE_SET)
+
+
+async def on_count(update: Update, context: BotContext, data: cb.SetCount) -> None:
+    await _button_setting(update, context, chats.set_article_count, str(data.count))
+
+
+async def on_time(update: Update, context: BotContext, data: cb.SetTime) -> None:
+    await _button_setting(update, context, chats.set_digest_time, data.hhmm)
+
+
+async def on_timezone(update: Update, context: BotContext, data: cb.SetTimezone) -> None:
+    await _button_setting(update, context, chats.set_timezone, data.zone)
+
+
+async def _button_setting(
+    update: Update,
+    context: BotContext,
+    setter: Callable[..., ChatSettings | SettingError],
+    value: str,
+) -> None:
+    if await may_change_settings(update, context):
+        result = setter(context.deps, chat_id=_chat_id(update), language=context.lang, text=value)
+        await _apply(update, context, result, Notice.ERROR, value)
+
+
+COMMANDS = [
+    CommandHandler("subscribe", subscribe),
+    CommandHandler("unsubscribe", unsubscribe),
+    CommandHandler("language", language),
+    CommandHandler("settings", settings),
+    CommandHandler("time", _text_setting(chats.set_digest_time, Notice.TIME_SET, "time")),
+    CommandHandler("timezone", _text_setting(chats.set_timezone, Notice.TIMEZONE_SET, "tz")),
+    CommandHandler("count", _text_setting(chats.set_article_count, Notice.COUNT_SET, "cnt")),
+]
+
+CALLBACKS: dict[type, CallbackHandler] = {
+    cb.OpenSettings: on_open_settings,
+    cb.Subscribe: on_subscribe,
+    cb.SetLanguage: on_language,
+    cb.SetCount: on_count,
+    cb.SetTime: on_time,
+    cb.SetTimezone: on_timezone,
+}

@@ -1,0 +1,87 @@
+"""/tags and /tag, with the open, follow and page buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot import callbacks as cb
+from bot import catalog, chats
+from bot.chats import SettingError
+from bot.context import BotContext
+from bot.render import Notice, Rendered, render_article_list, render_tags, tag_header
+from handlers.common import (
+    CallbackHandler,
+    argument,
+    edit,
+    may_change_settings,
+    notify,
+    send,
+    too_long,
+)
+
+
+def tags_screen(context: BotContext, chat_id: int, page: int) -> Rendered:
+    tags, followed = catalog.tags(context.deps, chat_id=chat_id)
+    return render_tags(tags, followed, context.lang, page)
+
+
+async def tags(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    await send(update, tags_screen(context, update.effective_chat.id, 0))
+
+
+async def tag(update: Update, context: BotContext) -> None:
+    name = argument(context)
+    if not name:
+        await notify(update, context, Notice.TAG_USAGE)
+        return
+    if await too_long(update, context, name):
+        return
+    listing = catalog.tag_articles(context.deps, name=name)
+    if listing is None:
+        await notify(update, context, Notice.TAG_NOT_FOUND, value=name)
+        return
+    header = tag_header(listing.tag, context.lang)
+    await send(update, render_article_list(header, listing.articles, context.lang))
+
+
+async def on_open_tag(update: Update, context: BotContext, data: cb.OpenTag) -> None:
+    listing = catalog.tag_articles(context.deps, tag_id=data.tag_id)
+    if listing is None:
+        await notify(update, context, Notice.STALE_BUTTON)
+        return
+    header = tag_header(listing.tag, context.lang)
+    await send(update, render_article_list(header, listing.articles, context.lang))
+
+
+async def on_tags_page(update: Update, context: BotContext, data: cb.TagsPage) -> None:
+    assert update.callback_query is not None and update.effective_chat is not None
+    await edit(update.callback_query, tags_screen(context, update.effective_chat.id, data.page))
+
+
+async def on_follow(update: Update, context: BotContext, data: cb.FollowTag) -> None:
+    assert update.callback_query is not None and update.effective_chat is not None
+    if not await may_change_settings(update, context):
+        return
+    chat_id = update.effective_chat.id
+    result = chats.set_tag_followed(
+        context.deps,
+        chat_id=chat_id,
+        language=context.lang,
+        tag_id=data.tag_id,
+        followed=data.follow,
+    )
+    if isinstance(result, SettingError):
+        await notify(update, context, Notice.STALE_BUTTON)
+        return
+    await edit(update.callback_query, tags_screen(context, chat_id, 0))
+
+
+COMMANDS = [CommandHandler("tags", tags), CommandHandler("tag", tag)]
+
+CALLBACKS: dict[type, CallbackHandler] = {
+    cb.OpenTag: on_open_tag,
+    cb.TagsPage: on_tags_page,
+    cb.FollowTag: on_follow,
+}

@@ -1,0 +1,114 @@
+"""Chats and their digest settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from storage.models import Chat, ChatTag, DeliveredArticle
+from storage.types import utcnow
+
+
+def get_chat(*, session: Session, chat_id: int) -> Chat | None:
+    return session.get(Chat, chat_id)
+
+
+def ensure_chat(
+    *,
+    session: Session,
+    chat_id: int,
+    chat_type: str,
+    title: str | None,
+    timezone: str,
+    digest_time: str,
+    article_count: int,
+) -> Chat:
+    """Return the chat, creating it with the operator's defaults on first contact."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        chat = Chat(
+            id=chat_id,
+            type=chat_type,
+            title=title,
+            timezone=timezone,
+            digest_time=digest_time,
+            article_count=article_count,
+        )
+        session.add(chat)
+        session.flush()
+    elif chat.title != title or chat.type != chat_type or not chat.active:
+        # A chat that writes to us again (unblocked, re-added) is reachable again.
+        chat.title, chat.type, chat.active = title, chat_type, True
+        chat.updated_at = utcnow()
+    return chat
+
+
+def update_chat(*, session: Session, chat_id: int, **values: object) -> Chat | None:
+    """Set settings columns (language, timezone, digest_time, article_count, subscribed, ...)."""
+    chat = session.get(Chat, chat_id)
+    if chat is None:
+        return None
+    for name, value in values.items():
+        if name not in Chat.model_fields or name in {"id", "created_at"}:
+            raise ValueError(f"not a chat setting: {name}")
+        setattr(chat, name, value)
+    chat.updated_at = utcnow()
+    session.add(chat)
+    return chat
+
+
+def followed_tag_ids(*, session: Session, chat_id: int) -> set[int]:
+    rows = session.exec(select(ChatTag.tag_id).where(ChatTag.chat_id == chat_id))
+    return set(rows)
+
+
+def set_tag_followed(*, session: Session, chat_id: int, tag_id: int, followed: bool) -> None:
+    exists = session.get(ChatTag, (chat_id, tag_id)) is not None
+    if followed and not exists:
+        session.add(ChatTag(chat_id=chat_id, tag_id=tag_id))
+    elif not followed and exists:
+        session.execute(
+            delete(ChatTag).where(col(ChatTag.chat_id) == chat_id, col(ChatTag.tag_id) == tag_id)
+        )
+
+
+def deactivate_chat(*, session: Session, chat_id: int) -> None:
+    """The bot was blocked or removed: keep the settings, send nothing more."""
+    session.execute(
+        update(Chat).where(col(Chat.id) == chat_id).values(active=False, updated_at=utcnow())
+    )
+
+
+def migrate_chat(*, session: Session, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: move the chat and everything keyed by its id."""
+    old = session.get(Chat, old_id)
+    if old is None or session.get(Chat, new_id) is not None:
+        return
+    new = Chat(**{**old.model_dump(), "id": new_id, "type": "supergroup", "updated_at": utcnow()})
+    session.add(new)
+    session.flush()
+    for table in (ChatTag, DeliveredArticle):
+        session.execute(update(table).where(col(table.chat_id) == old_id).values(chat_id=new_id))
+    session.delete(old)
+    session.flush()
+
+
+def record_delivered(
+    *, session: Session, chat_id: int, article_ids: Iterable[int], at: datetime
+) -> None:
+    for article_id in article_ids:
+        if session.get(DeliveredArticle, (chat_id, article_id)) is None:
+            session.add(DeliveredArticle(chat_id=chat_id, article_id=article_id, delivered_at=at))
+
+
+def subscriber_counts(*, session: Session) -> list[tuple[str | None, str, int]]:
+    """(language, chat type, count) of subscribed, active chats."""
+    rows = session.exec(
+        select(Chat.language, Chat.type, func.count())
+        .where(col(Chat.subscribed), col(Chat.active))
+        .group_by(col(Chat.language), col(Chat.type))
+    )
+    return [(lang, kind, int(n)) for lang, kind, n in rows]
