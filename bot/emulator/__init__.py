@@ -1,0 +1,56 @@
+"""A local Telegram Bot API emulator: the bot runs against it in tests and in sandbox mode.
+
+``FakeTelegram`` holds the state and Bot API semantics (pure Python, no HTTP);
+``FakeTelegramServer`` serves it over HTTP on loopback for python-telegram-bot.
+"""
+
+from .errors import ApiError
+from .html_entities import EntityParseError, parse_html, utf16_len
+from .limits import (
+    FaultConfig,
+    FaultEvent,
+    FaultInjector,
+    FloodEvent,
+    FloodLimiter,
+    FloodLimits,
+    PostAction,
+)
+from .models import (
+    ApiRequest,
+    CallbackQueryRecord,
+    FakeChat,
+    FakeEvent,
+    FakeMessage,
+    FakeUser,
+    InlineQueryRecord,
+    Listener,
+    MessageVersion,
+)
+from .server import FakeTelegramServer
+from .state import ApiResponse, FakeTelegram
+
+__all__ = [
+    "ApiError",
+    "ApiRequest",
+    "ApiResponse",
+    "CallbackQueryRecord",
+    "EntityParseError",
+    "FakeChat",
+    "FakeEvent",
+    "FakeMessage",
+    "FakeTelegram",
+    "FakeTelegramServer",
+    "FakeUser",
+    "FaultConfig",
+    "FaultEvent",
+    "FaultInjector",
+    "FloodEvent",
+    "FloodLimiter",
+    "FloodLimits",
+    "InlineQueryRecord",
+    "Listener",
+    "MessageVersion",
+    "PostAction",
+    "parse_html",
+    "utf16_len",
+]
