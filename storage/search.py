@@ -5,14 +5,16 @@ and terms are always passed as quoted phrases or escaped LIKE patterns, so no ch
 word (quotes, ``*``, ``-``, ``AND``, parentheses, ...) has a syntax meaning and nothing raises.
 
 Order: articles whose title contains every term first, then text relevance, then the ranking
-score (``storage.ranking``), then newer, then higher id.
+score (``storage.ranking``), then newer, then higher id. Only the newest ``SEARCH_CANDIDATES``
+matching articles are ranked, so a very common term costs no more than a rare one; a news
+bot's users want recent articles, and paging deeper than that returns nothing more.
 
 SQLite (migration 0002): FTS5 table ``article_fts`` with the ``trigram`` tokenizer, one row per
 article (rowid = article id). Trigrams find any substring of 3+ characters, which is what
-Chinese needs (no spaces between words). Terms of 1-2 characters cannot be expressed as
-trigrams; they are matched with LIKE on the FTS table's stored text instead: filtered
-cheaply when a longer term narrows the candidates, a full scan of the text when all terms
-are short (documented cost, see benchmarks/README.md).
+Chinese needs (no spaces between words). A 2-character term (most Chinese words, "AI") is
+expanded through the ``article_fts_vocab`` term list into the indexed trigrams it starts and
+OR-ed; a 1-character term is matched with LIKE on the stored text (a scan that stops after
+SEARCH_CANDIDATES hits, or a full scan when the character is rare).
 
 PostgreSQL: a GIN index on the weighted ``to_tsvector('simple', ...)`` of each article_text
 row, queried with ``plainto_tsquery`` (which accepts any text). The 'simple' parser splits on
@@ -34,6 +36,9 @@ from storage.ranking import RankWeights
 
 MAX_QUERY_CHARS = 256  # longer input is cut: no real query needs more, and it bounds the work
 MAX_TERMS = 12
+# Relevance is ranked among the newest SEARCH_CANDIDATES matches (see _sqlite_sql).
+SEARCH_CANDIDATES = 5000
+MAX_EXPANSION = 256  # trigrams a 2-character term may expand to before LIKE takes over
 TRIGRAM = 3
 
 _PG_VECTOR = (
@@ -89,51 +94,85 @@ def search_article_ids(
         "offset": max(offset, 0),
     }
     dialect = session.get_bind().dialect.name
+    sql: str | None
     if dialect == "sqlite":
-        sql = _sqlite_sql(terms, params)
+        sql = _sqlite_sql(session, terms, params)
     elif dialect == "postgresql":
         sql = _postgres_sql(terms, params)
     else:  # pragma: no cover - only the two supported backends
         raise NotImplementedError(f"search is not implemented for {dialect}")
+    if sql is None:
+        return []
     rows = session.connection().execute(text(sql), params).all()
     return [int(row[0]) for row in rows]
 
 
-def _sqlite_sql(terms: list[str], params: dict[str, Any]) -> str:
-    long_terms = [term for term in terms if len(term) >= TRIGRAM]
-    short_terms = [term for term in terms if len(term) < TRIGRAM]
+def _trigram_expansion(session: Session, term: str) -> list[str] | None:
+    """Indexed trigrams starting with a 2-character term; None when too many to OR together."""
+    rows = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT term FROM article_fts_vocab WHERE term >= :low AND term < :high LIMIT :cap"
+            ),
+            {"low": term, "high": term + "\U0010ffff", "cap": MAX_EXPANSION + 1},
+        )
+        .all()
+    )
+    terms = [str(row[0]) for row in rows]
+    return None if len(terms) > MAX_EXPANSION else terms
+
+
+def _sqlite_sql(session: Session, terms: list[str], params: dict[str, Any]) -> str | None:
     where: list[str] = []
+    groups: list[str] = []
     title_all: list[str] = []
     for i, term in enumerate(terms):
         params[f"p{i}"] = _like_pattern(term)
-        title_all.append(f"f.title LIKE :p{i} ESCAPE '\\'")
-    for i, term in enumerate(terms):
-        if term in short_terms:
+        title_all.append(f"title LIKE :p{i} ESCAPE '\\'")
+        if len(term) >= TRIGRAM:
+            groups.append(_fts_phrase(term))
+            continue
+        # Every occurrence of a 2-character term begins some indexed trigram (texts end in a
+        # space), so OR-ing those trigrams finds exactly the rows containing it.
+        expansion = _trigram_expansion(session, term) if len(term) == TRIGRAM - 1 else None
+        if expansion == []:
+            return None  # the index has no trigram starting with it: nothing can match
+        if expansion is not None:
+            groups.append("(" + " OR ".join(_fts_phrase(t) for t in expansion) + ")")
+        else:
+            # 1 character, or too common a pair: filter the candidates' text with LIKE.
             where.append(
-                f"(f.title LIKE :p{i} ESCAPE '\\' OR f.summary LIKE :p{i} ESCAPE '\\' "
-                f"OR f.analysis LIKE :p{i} ESCAPE '\\')"
+                f"(title LIKE :p{i} ESCAPE '\\' OR summary LIKE :p{i} ESCAPE '\\' "
+                f"OR analysis LIKE :p{i} ESCAPE '\\')"
             )
-    if long_terms:
-        params["match"] = " ".join(_fts_phrase(term) for term in long_terms)
+    if groups:
+        params["match"] = " AND ".join(groups)
         where.insert(0, "article_fts MATCH :match")
         # bm25 is lower-is-better; a title hit weighs 10x an analysis hit.
         relevance = "bm25(article_fts, 10.0, 3.0, 1.0)"
     else:
-        # No index can serve 1-2 character substrings: rank by where the terms occur.
+        # Nothing indexable (1-character terms): rank by where the terms occur.
         relevance = (
             "-("
             + " + ".join(
-                f"(CASE WHEN f.summary LIKE :p{i} ESCAPE '\\' THEN 2 "
-                f"WHEN f.analysis LIKE :p{i} ESCAPE '\\' THEN 1 ELSE 0 END)"
+                f"(CASE WHEN summary LIKE :p{i} ESCAPE '\\' THEN 2 "
+                f"WHEN analysis LIKE :p{i} ESCAPE '\\' THEN 1 ELSE 0 END)"
                 for i in range(len(terms))
             )
             + ")"
         )
+    params["candidates"] = SEARCH_CANDIDATES
+    # The CTE walks matches newest first (rowid = article id, which grows with time) and stops
+    # after SEARCH_CANDIDATES, so a term found in half the corpus costs no more than a rare one;
+    # bm25 and the LIKEs are only evaluated for those rows.
     return (
-        f"SELECT a.id FROM article_fts AS f JOIN article AS a ON a.id = f.rowid "
-        f"WHERE {' AND '.join(where)} "
-        f"ORDER BY ({' AND '.join(title_all)}) DESC, {relevance}, {_TIEBREAK} "
-        f"LIMIT :limit OFFSET :offset"
+        f"WITH c AS (SELECT rowid AS id, ({' AND '.join(title_all)}) AS in_title, "
+        f"{relevance} AS relevance FROM article_fts WHERE {' AND '.join(where)} "
+        "ORDER BY rowid DESC LIMIT :candidates) "
+        "SELECT a.id FROM c JOIN article AS a ON a.id = c.id "
+        f"ORDER BY c.in_title DESC, c.relevance, {_TIEBREAK} "
+        "LIMIT :limit OFFSET :offset"
     )
 
 
@@ -162,6 +201,8 @@ def _postgres_sql(terms: list[str], params: dict[str, Any]) -> str:
             "FROM article_text AS t, plainto_tsquery('simple'::regconfig, :query) AS q(query) "
             f"WHERE {_PG_VECTOR} @@ q.query GROUP BY t.article_id"
         )
+    params["candidates"] = SEARCH_CANDIDATES
+    matches += " ORDER BY t.article_id DESC LIMIT :candidates"
     return (
         f"WITH m AS ({matches}) "
         "SELECT a.id FROM m JOIN article AS a ON a.id = m.article_id "

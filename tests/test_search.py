@@ -221,3 +221,35 @@ def test_sqlite_downgrade_and_upgrade_of_0002(engine: Engine) -> None:
         # Existing texts are indexed by the upgrade itself.
         assert search(s, "融资热潮") == [article_id]
         assert search(s, "llm boom") == [article_id]
+
+
+def test_two_character_term_at_the_very_end(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        end = add_article(s, {"zh": ("大模型融资", "", "")})
+        assert search(s, "融资") == [end]
+        assert search(s, "模型融资") == [end]
+
+
+def test_like_paths_for_common_pairs_and_single_characters(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.search
+
+    with Session(engine) as s:
+        a = add_article(s, {"zh": ("芯片出口", "融资", "")}, hot=90)
+        b = add_article(s, {"zh": ("融资新闻", "", "")}, hot=10)
+        assert search(s, "融") == [b, a]  # title hit first
+        monkeypatch.setattr(storage.search, "MAX_EXPANSION", 0)
+        assert search(s, "融资") == [b, a]
+        assert search(s, "融资 出口") == [a]
+
+
+def test_only_the_newest_matches_are_ranked(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.search
+
+    with Session(engine) as s:
+        ids = [add_article(s, {"en": (f"robots {i}", "", "")}, hot=i) for i in range(5)]
+        monkeypatch.setattr(storage.search, "SEARCH_CANDIDATES", 2)
+        assert search(s, "robots") == [ids[4], ids[3]]

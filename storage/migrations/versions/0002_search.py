@@ -35,11 +35,13 @@ PG_VECTOR = (
 
 def _refresh(article_id: str) -> str:
     # Rebuild one article's row from all its languages; no row is inserted when none is left.
+    # The trailing space puts a text's last two characters into a trigram too, so a 2-character
+    # query can be answered from the index (storage.search expands it via article_fts_vocab).
     return f"""
         DELETE FROM article_fts WHERE rowid = {article_id};
         INSERT INTO article_fts(rowid, title, summary, analysis)
-            SELECT article_id, group_concat(title, ' '), group_concat(summary, ' '),
-                   group_concat(analysis, ' ')
+            SELECT article_id, group_concat(title, ' ') || ' ', group_concat(summary, ' ') || ' ',
+                   group_concat(analysis, ' ') || ' '
             FROM (SELECT * FROM article_text WHERE article_id = {article_id} ORDER BY lang)
             GROUP BY article_id;
     """
@@ -62,12 +64,14 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE article_fts USING fts5("
             "title, summary, analysis, tokenize = 'trigram')"
         )
+        # The index's term list, to expand 2-character queries into the trigrams they start.
+        op.execute("CREATE VIRTUAL TABLE article_fts_vocab USING fts5vocab(article_fts, 'row')")
         for name, body in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {body}")
         op.execute(
             "INSERT INTO article_fts(rowid, title, summary, analysis) "
-            "SELECT article_id, group_concat(title, ' '), group_concat(summary, ' '), "
-            "group_concat(analysis, ' ') "
+            "SELECT article_id, group_concat(title, ' ') || ' ', "
+            "group_concat(summary, ' ') || ' ', group_concat(analysis, ' ') || ' ' "
             "FROM (SELECT * FROM article_text ORDER BY article_id, lang) GROUP BY article_id"
         )
     elif bind.dialect.name == "postgresql":
@@ -79,6 +83,7 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         for name in SQLITE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS article_fts_vocab")
         op.execute("DROP TABLE IF EXISTS article_fts")
     elif bind.dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_article_text_fts")
