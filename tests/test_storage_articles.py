@@ -210,3 +210,13 @@ def test_lookups_for_missing_things(any_engine: Engine) -> None:
         assert get_article_view(session=session, article_id=1) is None
         assert article_views(session=session, ids=[]) == []
         assert count_articles(session=session) == 0
+
+
+def test_tags_created_in_a_rolled_back_transaction_are_not_reused(any_engine: Engine) -> None:
+    with Session(any_engine) as session:
+        upsert_article(session=session, data=_data(external_id="gone"))
+        session.rollback()
+        assert upsert_article(session=session, data=_data()) == "imported"
+        session.commit()
+        assert {t.slug for t in tags_with_counts(session=session)} == {"finance-ai", "research"}
+        assert all(t.article_count == 1 for t in tags_with_counts(session=session))
