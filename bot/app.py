@@ -57,10 +57,6 @@ def build_application(
 
 
 async def _post_init(application: BotApplication) -> None:
-    deps = application.bot_data["deps"]
-    assert isinstance(deps, Deps)
-    me = await application.bot.get_me()
-    deps.bot_username = me.username or ""
     from handlers.commands import publish_commands
 
     await publish_commands(application.bot)

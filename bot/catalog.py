@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from bot.callbacks import parse_article_payload
 from bot.context import Deps
 from bot.digest_time import get_zone
 from bot.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
@@ -102,8 +103,12 @@ def digest_preview(deps: Deps, *, chat_id: int) -> list[ArticleView]:
 
 
 def inline_results(deps: Deps, *, query: str) -> list[ArticleView]:
-    """Inline mode: matches for the words, or today's top when the query is empty."""
+    """Inline mode: one shared article (``a<id>``), matches for the words, or today's top."""
     words = query.strip()
+    shared = parse_article_payload(words)  # the share screen's "send to a chat" button
+    if shared is not None:
+        found = article(deps, article_id=shared)
+        return [found] if found else []
     if not words:
         return top(deps, limit=INLINE_RESULTS) or latest(deps, limit=INLINE_RESULTS)
     return search(deps, query=words, limit=INLINE_RESULTS)

@@ -37,6 +37,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from bot import digest_time
+
 Lang = Literal["en", "zh"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
 DOMAIN: Final = "messages"
@@ -175,14 +177,13 @@ def babel_locale(lang: str) -> Locale:
 
 
 def get_zone(name: str | None, fallback: str = "UTC") -> tzinfo:
-    """ZoneInfo for ``name``; a bad or missing name falls back (never raises)."""
-    for candidate in (name, fallback, "UTC"):
-        if not candidate:
-            continue
-        try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
+    """The zone for an IANA name or ``UTC±hh:mm``; a bad or missing name falls back."""
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                return digest_time.get_zone(candidate)
+            except KeyError:
+                continue
     return ZoneInfo("UTC")
 
 

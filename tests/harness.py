@@ -74,6 +74,8 @@ async def running_bot(
         assert isinstance(deps, Deps)
         deps.clock = clock
         await app.initialize()
+        if app.post_init is not None:  # run_polling would call it; we drive the steps by hand
+            await app.post_init(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=1)
