@@ -1,0 +1,307 @@
+"""One rate limiter for every Bot API request: Telegram's flood limits, with priorities.
+
+``TelegramRateLimiter`` is a PTB ``BaseRateLimiter``, so handler replies and the digest broadcast
+share one budget. Limits (``RateLimits``, defaults = Telegram's documented ones):
+
+* overall: ``overall_per_second`` messages/s, paced evenly (one slot every 1/rate s, plus a
+  small safety margin for network jitter) rather than in bursts, so no sliding 1-second window
+  the server keeps can ever see more than the rate;
+* per chat: at most one message per ``1/per_chat_per_second`` s; groups and channels (negative
+  ids) additionally at most ``group_per_minute`` in any 60 s window;
+* ``allow_paid_broadcast=True`` requests use their own lane of ``paid_per_second``.
+
+Priorities: a request without ``rate_limit_args`` (an interactive reply) is granted the next
+free slot before any broadcast request that is waiting, so a button press during a long
+broadcast is answered within one slot (1/30 s) plus the per-chat spacing.
+
+429: ``RetryAfter`` pauses the whole bot (every lane) for ``retry_after`` seconds — no request
+leaves during the penalty — and then the same request is retried, up to ``max_retries`` times.
+
+Requests without a ``chat_id`` (``answerCallbackQuery``, ``getMe``...) are not throttled: they
+are not messages, and Telegram does not count them against these limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+_LOGGER = logging.getLogger(__name__)
+
+PRIORITY_INTERACTIVE = 0
+PRIORITY_BROADCAST = 1
+
+Callback = Callable[..., Coroutine[Any, Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    overall_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    group_per_minute: int = 20
+    paid_per_second: float = 1000.0
+    # Divides every period: 10 means ten times Telegram's rates (tests and benchmarks only).
+    time_scale: float = 1.0
+    # Fraction of each interval added so jitter between our clock and the server's arrival
+    # times cannot squeeze two slots closer than the server's window allows.
+    safety: float = 0.02
+    max_retries: int = 5
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class SendTicket:
+    """``rate_limit_args`` of a request. ``dispatched`` is True while its HTTP call runs.
+
+    The broadcaster uses ``dispatched`` to cancel only requests that have not left yet.
+    """
+
+    broadcast: bool = True
+    max_retries: int | None = None
+    dispatched: bool = False
+    retries: int = 0
+
+
+@dataclass(slots=True)
+class _Lane:
+    interval: float
+    # Besides even pacing, an exact sliding window of grants (``limit`` per ``period``), so
+    # catching up after a late wake-up can never put more than the limit into one window.
+    limit: int
+    period: float
+    grants: deque[float] = field(default_factory=deque)
+    heap: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list)
+    next_slot: float = 0.0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass(slots=True)
+class _ChatState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: float = float("-inf")
+    window: deque[float] = field(default_factory=deque)
+
+
+class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
+    """See the module docstring."""
+
+    def __init__(
+        self, limits: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limits = limits or RateLimits()
+        self._clock = clock
+        scale = self.limits.time_scale
+        margin = 1.0 + self.limits.safety
+        self._chat_interval = margin / (self.limits.per_chat_per_second * scale)
+        self._group_period = 60.0 * margin / scale
+        self._free = _Lane(
+            interval=margin / (self.limits.overall_per_second * scale),
+            limit=max(1, int(self.limits.overall_per_second)),
+            period=margin / scale,
+        )
+        self._paid = _Lane(
+            interval=margin / (self.limits.paid_per_second * scale),
+            limit=max(1, int(self.limits.paid_per_second)),
+            period=margin / scale,
+        )
+        self._chats: dict[int | str, _ChatState] = {}
+        self._seq = itertools.count()
+        self.penalty_until = 0.0
+        self.penalties = 0  # 429s seen, for stats
+        self._grants = 0
+
+    async def initialize(self) -> None:
+        """Pumps start lazily on first use, in whatever loop runs the bot."""
+
+    async def shutdown(self) -> None:
+        for lane in (self._free, self._paid):
+            if lane.task is not None:
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
+                lane.task = None
+            for _, _, fut in lane.heap:
+                fut.cancel()
+            lane.heap.clear()
+
+    def penalty_remaining(self) -> float:
+        return max(0.0, self.penalty_until - self._clock())
+
+    async def process_request(
+        self,
+        callback: Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: SendTicket | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if not self.limits.enabled or chat_id is None:
+            return await self._unthrottled(callback, args, kwargs, rate_limit_args)
+        ticket = rate_limit_args
+        priority = PRIORITY_BROADCAST if ticket is not None and ticket.broadcast else 0
+        max_retries = self.limits.max_retries
+        if ticket is not None and ticket.max_retries is not None:
+            max_retries = ticket.max_retries
+        lane = self._paid if data.get("allow_paid_broadcast") else self._free
+        key = _chat_key(chat_id)
+        is_group = isinstance(key, str) or key < 0
+        attempt = 0
+        while True:
+            state = self._chat_state(key)
+            async with state.lock:
+                await self._wait_chat(state, is_group)
+                await self._wait_lane(lane, priority)
+                if ticket is not None:
+                    ticket.dispatched = True
+                try:
+                    # The lock is held until the request returns so two requests for one chat
+                    # can never overtake each other (and a 429 is known before the next one).
+                    return await callback(*args, **kwargs)
+                except RetryAfter as exc:
+                    if ticket is not None:
+                        ticket.dispatched = False
+                        ticket.retries += 1
+                    seconds = _retry_after_seconds(exc)
+                    self._start_penalty(seconds)
+                    if attempt >= max_retries:
+                        raise
+                    attempt += 1
+                    _LOGGER.info("429 on %s: pausing all requests for %.1fs", endpoint, seconds)
+                finally:
+                    # Per-chat spacing counts from the answer, not the grant: the server saw
+                    # the request somewhere in between, so network jitter cannot make two
+                    # requests to one chat look closer than allowed.
+                    done = self._clock()
+                    state.last = done
+                    if is_group:
+                        state.window.append(done)
+
+    async def _unthrottled(
+        self, callback: Callback, args: Any, kwargs: dict[str, Any], ticket: SendTicket | None
+    ) -> Any:
+        # Even unthrottled methods must not be sent while a penalty runs.
+        # A deadline, not a condition: sleeping until it passes is exact (the loop re-checks
+        # because a new 429 may have moved it).
+        while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(remaining)
+        if ticket is not None:
+            ticket.dispatched = True
+        return await callback(*args, **kwargs)
+
+    def _start_penalty(self, seconds: float) -> None:
+        self.penalties += 1
+        # A small epsilon: the server started counting before our response arrived, so this
+        # already ends after the server's penalty; the epsilon absorbs clock granularity.
+        self.penalty_until = max(self.penalty_until, self._clock() + seconds + 0.01)
+
+    def _chat_state(self, key: int | str) -> _ChatState:
+        state = self._chats.get(key)
+        if state is None:
+            if len(self._chats) > 50_000:
+                self._prune_chats()
+            state = self._chats[key] = _ChatState()
+        return state
+
+    def _prune_chats(self) -> None:
+        horizon = self._clock() - self._group_period
+        for key in [
+            k
+            for k, s in self._chats.items()
+            if not s.lock.locked() and s.last < horizon and not s.lock._waiters
+        ]:
+            del self._chats[key]
+
+    async def _wait_chat(self, state: _ChatState, is_group: bool) -> None:
+        while True:
+            now = self._clock()
+            ready = state.last + self._chat_interval
+            if is_group:
+                window = state.window
+                while window and window[0] <= now - self._group_period:
+                    window.popleft()
+                if len(window) >= self.limits.group_per_minute:
+                    ready = max(ready, window[0] + self._group_period)
+            if ready <= now:
+                return
+            await asyncio.sleep(ready - now)
+
+    async def _wait_lane(self, lane: _Lane, priority: int) -> None:
+        loop = asyncio.get_running_loop()
+        if lane.task is None or lane.task.done():
+            lane.task = loop.create_task(self._pump(lane), name="ratelimit-pump")
+        fut: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(lane.heap, (priority, next(self._seq), fut))
+        lane.wake.set()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            # The pump skips futures that are done; a grant that raced the cancellation would
+            # waste one slot, which is harmless.
+            fut.cancel()
+            raise
+        # The grant and the caller's resumption are one loop iteration apart; a 429 answered
+        # in between must still be honoured.
+        # A deadline, not a condition: sleeping until it passes is exact (the loop re-checks
+        # because a new 429 may have moved it).
+        while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(remaining)
+
+    async def _pump(self, lane: _Lane) -> None:
+        """Hands out slots one interval apart, always to the best (priority, arrival) waiter."""
+        while True:
+            if not lane.heap:
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            now = self._clock()
+            ready = max(lane.next_slot, self.penalty_until)
+            grants = lane.grants
+            while grants and grants[0] <= now - lane.period:
+                grants.popleft()
+            if len(grants) >= lane.limit:
+                ready = max(ready, grants[0] + lane.period)
+            if ready > now:
+                await asyncio.sleep(ready - now)
+                continue
+            _, _, fut = heapq.heappop(lane.heap)
+            if fut.done():
+                continue
+            fut.set_result(None)
+            grants.append(now)
+            # Lateness below one interval (sleep overshoot) is absorbed by keeping the grid, so
+            # the achieved rate stays at the allowed rate; after idleness the grid restarts.
+            base = lane.next_slot if now - lane.next_slot < lane.interval else now
+            lane.next_slot = base + lane.interval
+
+
+def _chat_key(chat_id: object) -> int | str:
+    if isinstance(chat_id, int):
+        return chat_id
+    try:
+        return int(str(chat_id))
+    except ValueError:
+        return str(chat_id)  # "@channelusername"
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    return 1.0
