@@ -203,9 +203,12 @@ def _postgres_sql(terms: list[str], params: dict[str, Any]) -> str:
         )
     params["candidates"] = SEARCH_CANDIDATES
     matches += " ORDER BY t.article_id DESC LIMIT :candidates"
+    # LATERAL + OFFSET 0 keeps a nested loop of primary-key probes: with a plain join the
+    # planner misjudges the candidate count and hashes a sequential scan of article.
     return (
         f"WITH m AS ({matches}) "
-        "SELECT a.id FROM m JOIN article AS a ON a.id = m.article_id "
+        "SELECT a.id FROM m CROSS JOIN LATERAL (SELECT id, hot, quality, impact, published_at "
+        "FROM article WHERE article.id = m.article_id OFFSET 0) AS a "
         f"ORDER BY m.in_title DESC, m.relevance DESC, {_TIEBREAK} "
         "LIMIT :limit OFFSET :offset"
     )
