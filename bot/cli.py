@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request at INFO, which would include the bot token in the URL.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -74,9 +75,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.app import run_bot
 
             if not settings.token:
-                print("digestbot: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
-                return EXIT_USAGE
+                from bot.sandbox import run_sandbox
 
+                return run_sandbox(engine=engine, settings=settings, out=sys.stdout, err=sys.stderr)
+            print(
+                "digestbot: bot mode (TELEGRAM_BOT_TOKEN is set) — open your bot in Telegram",
+                flush=True,
+            )
             return run_bot(engine, settings)
         raise AssertionError(args.command)
     finally:
