@@ -1,6 +1,6 @@
 """The periodic planner (one JobQueue job, not one per chat) and the delivery service.
 
-Every ``PLANNER_INTERVAL`` seconds (first run at start) ``plan_once`` finds the chats whose
+Every ``PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the chats whose
 ``next_digest_at`` has come, creates one ``delivery`` row per (chat, local digest date) under a
 unique key — ``INSERT ... ON CONFLICT DO NOTHING``, so two planners (two processes, SQLite or
 PostgreSQL) can never plan one digest twice — and moves ``next_digest_at`` to the next local
@@ -171,6 +171,8 @@ class DeliveryService:
         self._task: asyncio.Task[None] | None = None
         self._recovered = False
         self.last_plan: PlanResult | None = None
+        # Set after every planner pass (tests and the sandbox wait on it).
+        self.ticked = asyncio.Event()
         self.last_pass: PassStats | None = None
 
     def start(self) -> None:
@@ -207,6 +209,7 @@ class DeliveryService:
             )
         self._wake.set()
         self.start()
+        self.ticked.set()
         return result
 
     async def _sender(self) -> None:
@@ -246,7 +249,15 @@ def install_jobs(
     service = DeliveryService(broadcaster=broadcaster, engine=engine, settings=settings)
     application.bot_data[SERVICE_KEY] = service
     interval = float(getattr(settings, "planner_interval", PLANNER_INTERVAL))
-    job_queue.run_repeating(_planner_job, interval=interval, first=0.0, name="digest-planner")
+    job_queue.run_repeating(_planner_job, interval=interval, name="digest-planner")
+    # APScheduler cannot start an interval job "now"; a one-off job without a misfire limit
+    # runs the first pass (recovery, catch-up) as soon as the application starts.
+    job_queue.run_once(
+        _planner_job,
+        when=0.0,
+        name="digest-planner-start",
+        job_kwargs={"misfire_grace_time": None},
+    )
     _install_feed_job(application, engine=engine, settings=settings)
     return service
 
