@@ -7,6 +7,7 @@ import ipaddress
 import json
 import re
 import socket
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -139,6 +140,7 @@ class FakeTelegramServer:
         host: str = "127.0.0.1",
         port: int = 0,
         allow_non_loopback: bool = False,
+        extra_handlers: Sequence[Any] = (),
     ) -> None:
         if not allow_non_loopback and not _is_loopback(host):
             raise ValueError(
@@ -147,6 +149,8 @@ class FakeTelegramServer:
         self.fake = fake
         self.host = host
         self._requested_port = port
+        # More tornado rules (e.g. the sandbox web chat), served by the same server.
+        self.extra_handlers = list(extra_handlers)
         self.port = 0
         self._server: tornado.httpserver.HTTPServer | None = None
 
@@ -178,6 +182,7 @@ class FakeTelegramServer:
                     _BotApiHandler,
                     {"fake": self.fake, "server": self},
                 ),
+                *self.extra_handlers,
                 (r"/.*", _NotFoundHandler),
             ],
             log_function=lambda handler: None,

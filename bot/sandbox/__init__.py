@@ -1,0 +1,400 @@
+"""Sandbox mode: the real bot against the built-in Telegram emulator, with a web chat.
+
+``digestbot run`` without ``TELEGRAM_BOT_TOKEN`` starts, in one process and one asyncio loop:
+
+* the emulator (``bot.emulator``) serving the Bot API on 127.0.0.1,
+* the real ``Application`` long-polling it (the same one the real bot runs),
+* the web chat (``bot/sandbox/static``) and its JSON API / event stream on the same server.
+
+Sample articles are imported on first start (empty database), their dates shifted so the newest
+one is an hour old: ``/top`` and the digest show something on any day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import ipaddress
+import logging
+import signal
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from telegram import Update
+
+from bot.app import BotApplication, build_application
+from bot.config import Settings
+from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
+from bot.ingest import ImportCounts, RawRecord, import_records, read_stream
+from storage.models import Article, Chat
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+SANDBOX_TOKEN = "7000000001:SANDBOX-local-emulator-token"
+SANDBOX_BOT_USERNAME = "digest_sandbox_bot"
+SAMPLE_ARTICLES = Path(__file__).resolve().parents[2] / "data" / "sample-articles.jsonl"
+# The newest sample article is this old right after the import.
+SAMPLE_AGE = timedelta(hours=1)
+_SHIFTED_FIELDS = ("published_at", "updated_at")
+TELEGRAM_LANGUAGES = ("en", "zh-hans")
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start as configured; the message says why and what to change."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxOptions:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    allow_remote: bool = False
+    samples: Path | None = SAMPLE_ARTICLES
+
+    @classmethod
+    def from_settings(cls, settings: object) -> SandboxOptions:
+        """``DIGESTBOT_SANDBOX_HOST`` / ``_PORT`` / ``_ALLOW_REMOTE`` (defaults when absent)."""
+        host = getattr(settings, "sandbox_host", None) or DEFAULT_HOST
+        port = getattr(settings, "sandbox_port", None)
+        return cls(
+            host=str(host),
+            port=DEFAULT_PORT if port is None else int(port),
+            allow_remote=bool(getattr(settings, "sandbox_allow_remote", False)),
+        )
+
+    def check(self) -> None:
+        if not is_loopback(self.host) and not self.allow_remote:
+            raise SandboxError(
+                f"refusing to serve the sandbox on {self.host!r}: it has no authentication and "
+                "listens on 127.0.0.1 only; set DIGESTBOT_SANDBOX_ALLOW_REMOTE=true as well to "
+                "expose it on another interface"
+            )
+
+
+# --- sample articles ------------------------------------------------------------------------
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def shift_records(records: Iterable[RawRecord], newest: datetime) -> list[RawRecord]:
+    """Move every record's dates by one offset so the newest ``published_at`` is ``newest``
+    (relative spacing preserved); records without parseable dates pass unchanged."""
+    records = list(records)
+    stamps = [
+        stamp
+        for record in records
+        if isinstance(record.value, dict)
+        and (stamp := _parse_time(record.value.get("published_at"))) is not None
+    ]
+    if not stamps:
+        return records
+    delta = newest - max(stamps)
+    shifted: list[RawRecord] = []
+    for record in records:
+        if not isinstance(record.value, dict):
+            shifted.append(record)
+            continue
+        value = dict(record.value)
+        for name in _SHIFTED_FIELDS:
+            stamp = _parse_time(value.get(name))
+            if stamp is not None:
+                value[name] = (stamp + delta).isoformat()
+        shifted.append(dataclasses.replace(record, value=value))
+    return shifted
+
+
+def has_articles(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.exec(select(Article.id).limit(1)).first() is not None
+
+
+def load_samples(
+    engine: Engine, path: Path, *, now: datetime, err: IO[str]
+) -> ImportCounts | None:
+    """Import the sample articles when the database has none; None when it already has some."""
+    if has_articles(engine):
+        return None
+    with path.open("rb") as stream:
+        records = list(read_stream(stream, str(path), now=now, jsonl=True))
+    counts = ImportCounts()
+    import_records(
+        engine, shift_records(records, now - SAMPLE_AGE), now=now, err=err, counts=counts
+    )
+    return counts
+
+
+# --- the sandbox ----------------------------------------------------------------------------
+
+
+class Sandbox:
+    """Emulator + real bot + web chat; ``async with Sandbox(settings, engine) as sandbox``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        options: SandboxOptions | None = None,
+        *,
+        fake: FakeTelegram | None = None,
+    ) -> None:
+        from bot.sandbox.web import web_handlers
+
+        self.settings = settings
+        self.engine = engine
+        self.options = options or SandboxOptions.from_settings(settings)
+        self.options.check()
+        self.fake = fake or FakeTelegram(
+            SANDBOX_TOKEN, bot_username=SANDBOX_BOT_USERNAME, bot_first_name="Digest Bot"
+        )
+        self.server = FakeTelegramServer(
+            self.fake,
+            host=self.options.host,
+            port=self.options.port,
+            allow_non_loopback=self.options.allow_remote,
+            extra_handlers=web_handlers(self),
+        )
+        self.application: BotApplication | None = None
+        self.samples: ImportCounts | None = None
+        self.closing = asyncio.Event()
+        self._own_delivery: Any = None
+        self._delivery_bot: Any = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/"
+
+    async def start(self, *, err: IO[str] | None = None) -> Sandbox:
+        import io
+
+        if self.options.samples is not None and self.options.samples.exists():
+            self.samples = await asyncio.to_thread(
+                load_samples,
+                self.engine,
+                self.options.samples,
+                now=datetime.now(UTC),
+                err=err or io.StringIO(),
+            )
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise SandboxError(
+                f"cannot listen on {self.options.host}:{self.options.port} ({exc.strerror}); "
+                "set DIGESTBOT_SANDBOX_PORT to a free port"
+            ) from None
+        if not self.fake.users:
+            self.fake.create_user("Alex", language_code="en")
+        application = build_application(
+            self.settings,
+            self.engine,
+            token=self.fake.token,
+            base_url=self.server.base_url,
+            base_file_url=self.server.base_file_url,
+        )
+        self.application = application
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=2, allowed_updates=Update.ALL_TYPES
+        )
+        return self
+
+    async def stop(self) -> None:
+        self.closing.set()  # ends the web chat's event streams
+        application, self.application = self.application, None
+        if self._own_delivery is not None:
+            await self._own_delivery.stop()
+            self._own_delivery = None
+        if self._delivery_bot is not None:
+            await self._delivery_bot.shutdown()
+            self._delivery_bot = None
+        if application is not None:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+        await self.server.stop()
+
+    async def __aenter__(self) -> Sandbox:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- actions behind the web chat ------------------------------------------------------
+
+    def user(self, user_id: int) -> FakeUser:
+        user = self.fake.users.get(user_id)
+        if user is None:
+            raise LookupError(f"no user {user_id}")
+        return user
+
+    def chat(self, chat_id: int) -> FakeChat:
+        chat = self.fake.chats.get(chat_id)
+        if chat is None:
+            raise LookupError(f"no chat {chat_id}")
+        return chat
+
+    async def _delivery_service(self) -> Any:
+        """The application's delivery service (``bot.planner``), or one made for the sandbox
+        when the application does not install it; None when delivery code is unavailable."""
+        if self.application is None:
+            return None
+        try:
+            from bot.delivery import Broadcaster
+            from bot.planner import SERVICE_KEY, DeliveryService
+        except ImportError:
+            return None
+        service = self.application.bot_data.get(SERVICE_KEY)
+        if isinstance(service, DeliveryService):
+            return service
+        if self._own_delivery is None:
+            self._own_delivery = await self._make_delivery_service(Broadcaster, DeliveryService)
+        return self._own_delivery
+
+    async def _make_delivery_service(self, broadcaster_type: Any, service_type: Any) -> Any:
+        """Broadcasts go through a bot with the Telegram rate limiter, as in production."""
+        from telegram.ext import ExtBot
+
+        from bot.ratelimit import RateLimits, TelegramRateLimiter
+
+        bot: ExtBot[Any] = ExtBot(
+            token=self.fake.token,
+            base_url=self.server.base_url,
+            base_file_url=self.server.base_file_url,
+            rate_limiter=TelegramRateLimiter(RateLimits()),
+        )
+        await bot.initialize()
+        self._delivery_bot = bot
+        broadcaster = broadcaster_type(bot=bot, engine=self.engine, settings=self.settings)
+        return service_type(broadcaster=broadcaster, engine=self.engine, settings=self.settings)
+
+    def _subscription(self, chat_id: int) -> bool | None:
+        with Session(self.engine) as session:
+            row = session.get(Chat, chat_id)
+            return None if row is None else bool(row.subscribed and row.active)
+
+    def _make_due(self, chat_id: int, now: datetime) -> None:
+        with Session(self.engine) as session:
+            row = session.get(Chat, chat_id)
+            if row is not None:
+                row.next_digest_at = now
+                session.add(row)
+                session.commit()
+
+    async def deliver_now(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        """"Deliver today's digest now": through the real planner and outbox when available
+        (subscribing the chat first with ``/subscribe`` as ``user``), else ``/digest``."""
+        chat = self.chat(chat_id)
+        user = self.user(user_id)
+        service = await self._delivery_service()
+        if service is None:
+            await self.fake.send_text(chat, user, "/digest")
+            return {"mode": "command", "detail": "sent /digest (no delivery service)"}
+        if not await asyncio.to_thread(self._subscription, chat_id):
+            before = len(self.fake.bot_messages(chat))
+            await self.fake.send_text(chat, user, "/subscribe")
+            await self.fake.wait_for(before + 1, chat=chat, timeout=10)
+            if not await asyncio.to_thread(self._subscription, chat_id):
+                return {"mode": "planner", "planned": 0, "detail": "not_subscribed"}
+        now = datetime.now(UTC)
+        await asyncio.to_thread(self._make_due, chat_id, now)
+        result = await service.tick(now)
+        planned = int(result.planned)
+        return {
+            "mode": "planner",
+            "planned": planned,
+            "detail": "planned" if planned else "already_delivered_today",
+        }
+
+
+# --- running from the command line ---------------------------------------------------------
+
+
+def banner(url: str) -> str:
+    return (
+        f"digestbot: sandbox mode (no TELEGRAM_BOT_TOKEN) — open {url} to chat with the bot "
+        "(Ctrl+C to stop)"
+    )
+
+
+@contextlib.contextmanager
+def _stop_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Iterator[None]:
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(
+    settings: Settings,
+    engine: Engine,
+    *,
+    out: IO[str],
+    err: IO[str],
+    options: SandboxOptions | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run the sandbox until SIGINT/SIGTERM (or ``stop`` is set); 2 when it cannot start."""
+    try:
+        sandbox = Sandbox(settings, engine, options)
+    except SandboxError as exc:
+        err.write(f"digestbot: {exc}\n")
+        return 2
+    stop = stop or asyncio.Event()
+    with _stop_signals(asyncio.get_running_loop(), stop):
+        try:
+            # Bind first: the banner line must not point at a port we could not get.
+            await sandbox.server.start()
+        except OSError as exc:
+            err.write(
+                f"digestbot: cannot listen on {sandbox.options.host}:{sandbox.options.port} "
+                f"({exc.strerror}); set DIGESTBOT_SANDBOX_PORT to a free port\n"
+            )
+            return 2
+        out.write(banner(sandbox.url) + "\n")
+        out.flush()
+        try:
+            await sandbox.start(err=err)
+            if sandbox.samples is not None:
+                out.write(f"digestbot: sample articles loaded: {sandbox.samples.summary()}\n")
+                out.flush()
+            await stop.wait()
+        finally:
+            await sandbox.stop()
+    return 0
+
+
+def run_sandbox(settings: Settings, engine: Engine, *, out: IO[str], err: IO[str]) -> int:
+    """``digestbot run`` without a token."""
+    return asyncio.run(serve(settings, engine, out=out, err=err))
