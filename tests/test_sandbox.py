@@ -48,7 +48,9 @@ async def _json(response: httpx.Response, status: int = 200) -> Any:
 
 async def _new_user(client: httpx.AsyncClient, name: str, language: str = "en") -> int:
     data = await _json(
-        await client.post("/sandbox/api/users", json={"first_name": name, "language_code": language}),
+        await client.post(
+            "/sandbox/api/users", json={"first_name": name, "language_code": language}
+        ),
         201,
     )
     return int(data["user"]["id"])
@@ -88,9 +90,7 @@ def test_shift_records_moves_newest_sample_to_an_hour_ago_keeping_spacing() -> N
 
     def stamps(items: list[Any], name: str) -> dict[str, datetime]:
         return {
-            r.value["id"]: datetime.fromisoformat(r.value[name])
-            for r in items
-            if r.value.get(name)
+            r.value["id"]: datetime.fromisoformat(r.value[name]) for r in items if r.value.get(name)
         }
 
     before, after = stamps(records, "published_at"), stamps(shifted, "published_at")
@@ -143,17 +143,28 @@ async def test_serve_refuses_a_non_loopback_host_with_one_line(
 async def test_serve_prints_the_mode_and_the_url_first_then_stops_cleanly(
     settings: Settings, engine: Engine
 ) -> None:
-    out, err = io.StringIO(), io.StringIO()
+    class Out(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loaded = asyncio.Event()
+
+        def write(self, text: str) -> int:
+            if "sample articles loaded" in text:
+                self.loaded.set()
+            return super().write(text)
+
+    out, err = Out(), io.StringIO()
     stop = asyncio.Event()
     task = asyncio.create_task(
         serve(settings, engine, out=out, err=err, options=SandboxOptions(port=0), stop=stop)
     )
-    async with asyncio.timeout(TIMEOUT):
-        while "sample articles loaded" not in out.getvalue():
-            assert not task.done(), err.getvalue()
-            await asyncio.sleep(0.01)
+    loaded = asyncio.create_task(out.loaded.wait())
+    done, _ = await asyncio.wait({task, loaded}, timeout=TIMEOUT, return_when="FIRST_COMPLETED")
+    assert loaded in done, err.getvalue()
     first = out.getvalue().splitlines()[0]
-    assert first.startswith("digestbot: sandbox mode (no TELEGRAM_BOT_TOKEN) — open http://127.0.0.1:")
+    assert first.startswith(
+        "digestbot: sandbox mode (no TELEGRAM_BOT_TOKEN) — open http://127.0.0.1:"
+    )
     url = first.split("open ", 1)[1].split(" ", 1)[0]
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         page = await http.get(url)
@@ -180,15 +191,14 @@ async def test_page_and_static_files_are_served_without_a_cdn(client: httpx.Asyn
 
 
 async def test_start_in_chinese_gets_the_bots_reply_through_the_api(
-    client: httpx.AsyncClient,
+    sandbox: Sandbox, client: httpx.AsyncClient
 ) -> None:
     user_id = await _new_user(client, "李雷", "zh-hans")
     state = await _json(await client.get("/sandbox/api/state"))
     assert any(c["id"] == user_id and c["type"] == "private" for c in state["chats"])
     await _send(client, user_id, user_id, "/start")
-    async with asyncio.timeout(TIMEOUT):
-        while not (replies := await _bot_messages(client, user_id)):
-            await asyncio.sleep(0.02)
+    await sandbox.fake.wait_for(1, chat=user_id, timeout=TIMEOUT)
+    replies = await _bot_messages(client, user_id)
     reply = replies[0]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in reply["text"]), reply["text"]
     assert reply["sender"]["is_bot"] is True

@@ -131,9 +131,7 @@ def has_articles(engine: Engine) -> bool:
         return session.exec(select(Article.id).limit(1)).first() is not None
 
 
-def load_samples(
-    engine: Engine, path: Path, *, now: datetime, err: IO[str]
-) -> ImportCounts | None:
+def load_samples(engine: Engine, path: Path, *, now: datetime, err: IO[str]) -> ImportCounts | None:
     """Import the sample articles when the database has none; None when it already has some."""
     if has_articles(engine):
         return None
@@ -307,7 +305,7 @@ class Sandbox:
                 session.commit()
 
     async def deliver_now(self, chat_id: int, user_id: int) -> dict[str, Any]:
-        """"Deliver today's digest now": through the real planner and outbox when available
+        """ "Deliver today's digest now": through the real planner and outbox when available
         (subscribing the chat first with ``/subscribe`` as ``user``), else ``/digest``."""
         chat = self.chat(chat_id)
         user = self.user(user_id)

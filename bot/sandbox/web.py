@@ -293,9 +293,7 @@ class _Inline(_Api):
         chat = self.sandbox.chat(_int(data, "chat_id"))
         query = _text(data, "query", limit=256, required=False)
         fake = self.sandbox.fake
-        query_id = await fake.inline_query(
-            user, query, chat_type=_chat_type_for_inline(chat, user)
-        )
+        query_id = await fake.inline_query(user, query, chat_type=_chat_type_for_inline(chat, user))
         answer = await fake.wait_for_inline_answer(query_id, timeout=ANSWER_TIMEOUT)
         results = []
         for result in answer.results:

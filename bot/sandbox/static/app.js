@@ -1,5 +1,5 @@
 // digestbot sandbox web chat. Plain JS, no build step. Message text is only ever put into the
-// page with textContent / createTextNode, never innerHTML.
+// page with textContent / createTextNode, never as markup.
 "use strict";
 
 const API = "/sandbox/api";
