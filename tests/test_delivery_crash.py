@@ -36,6 +36,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 SCALE = 6.0  # 180 msg/s: 300 chats take under two seconds
 CHATS = 300
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 SENDER = textwrap.dedent(
     """
@@ -87,7 +88,7 @@ async def test_kill_9_mid_broadcast_then_restart(
     assert plan(engine) == CHATS
     kill_after = random.Random(seed).randint(5, CHATS - 40)
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": PROJECT_ROOT}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
