@@ -81,6 +81,7 @@ async def test_retry_after_pauses_everything_then_retries_the_same_request() -> 
     limiter = TelegramRateLimiter(RateLimits(time_scale=100.0))
     calls: list[tuple[str, float]] = []
     failed_once = False
+    got_429 = asyncio.Event()
 
     def make(label: str) -> Any:
         async def call() -> bool:
@@ -88,6 +89,7 @@ async def test_retry_after_pauses_everything_then_retries_the_same_request() -> 
             calls.append((label, time.monotonic()))
             if label == "a" and not failed_once:
                 failed_once = True
+                got_429.set()
                 raise RetryAfter(1)
             return True
 
@@ -99,8 +101,7 @@ async def test_retry_after_pauses_everything_then_retries_the_same_request() -> 
         )
 
     first = asyncio.create_task(send("a", 1))
-    while not calls:  # wait until "a" got its 429
-        await asyncio.sleep(0)
+    await got_429.wait()
     others = [asyncio.create_task(send(f"o{i}", 10 + i)) for i in range(5)]
     assert await first is True
     await asyncio.gather(*others)
