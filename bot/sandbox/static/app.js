@@ -226,13 +226,13 @@ function showMessage(message) {
     if (existing) existing.remove();
     return;
   }
-  const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   const node = messageNode(message);
   if (existing) {
     existing.replaceWith(node); // edited in place, like Telegram
   } else {
     box.appendChild(node);
-    if (stick || !message.from_bot || box.children.length < 3) node.scrollIntoView({ block: "start" });
+    node.scrollIntoView({ block: "nearest" }); // a new message comes into view from its top
+    if (node.offsetHeight > box.clientHeight) node.scrollIntoView({ block: "start" });
   }
 }
 
