@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     weight_impact: float = Field(default=0.25, ge=0, alias="DIGESTBOT_WEIGHT_IMPACT")
     digest_window_hours: int = Field(default=48, ge=1, le=24 * 30, alias="DIGESTBOT_DIGEST_WINDOW")
 
+    # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
+    # unless an operator explicitly allows another interface.
+    sandbox_host: str = Field(default="127.0.0.1", alias="DIGESTBOT_SANDBOX_HOST")
+    sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="DIGESTBOT_SANDBOX_PORT")
+    sandbox_allow_remote: bool = Field(default=False, alias="DIGESTBOT_SANDBOX_ALLOW_REMOTE")
+
     @field_validator("admin_ids", "feeds", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

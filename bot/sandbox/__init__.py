@@ -67,14 +67,12 @@ class SandboxOptions:
     samples: Path | None = SAMPLE_ARTICLES
 
     @classmethod
-    def from_settings(cls, settings: object) -> SandboxOptions:
-        """``DIGESTBOT_SANDBOX_HOST`` / ``_PORT`` / ``_ALLOW_REMOTE`` (defaults when absent)."""
-        host = getattr(settings, "sandbox_host", None) or DEFAULT_HOST
-        port = getattr(settings, "sandbox_port", None)
+    def from_settings(cls, settings: Settings) -> SandboxOptions:
+        """``DIGESTBOT_SANDBOX_HOST`` / ``_PORT`` / ``_ALLOW_REMOTE``."""
         return cls(
-            host=str(host),
-            port=DEFAULT_PORT if port is None else int(port),
-            allow_remote=bool(getattr(settings, "sandbox_allow_remote", False)),
+            host=settings.sandbox_host,
+            port=settings.sandbox_port,
+            allow_remote=settings.sandbox_allow_remote,
         )
 
     def check(self) -> None:
