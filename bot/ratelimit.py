@@ -3,9 +3,10 @@
 ``TelegramRateLimiter`` is a PTB ``BaseRateLimiter``, so handler replies and the digest broadcast
 share one budget. Limits (``RateLimits``, defaults = Telegram's documented ones):
 
-* overall: ``overall_per_second`` messages/s, paced evenly (one slot every 1/rate s, plus a
-  small safety margin for network jitter) rather than in bursts, so no sliding 1-second window
-  the server keeps can ever see more than the rate;
+* overall: ``overall_per_second`` messages/s, paced evenly (one slot every 1/rate s) rather
+  than in bursts; and a request is only granted once the answer to the request ``rate`` grants
+  earlier is one second old, so no sliding 1-second window the server keeps can ever see more
+  than the rate, whatever the network jitter (it costs one round trip per second of budget);
 * per chat: at most one message per ``1/per_chat_per_second`` s; groups and channels (negative
   ids) additionally at most ``group_per_minute`` in any 60 s window;
 * ``allow_paid_broadcast=True`` requests use their own lane of ``paid_per_second``.
@@ -54,9 +55,8 @@ class RateLimits:
     paid_per_second: float = 1000.0
     # Divides every period: 10 means ten times Telegram's rates (tests and benchmarks only).
     time_scale: float = 1.0
-    # Fraction of each interval added so jitter between our clock and the server's arrival
-    # times cannot squeeze two slots closer than the server's window allows.
-    safety: float = 0.02
+    # Fraction added to every period: clock granularity between us and the server.
+    safety: float = 0.005
     max_retries: int = 5
     enabled: bool = True
 
@@ -75,14 +75,23 @@ class SendTicket:
 
 
 @dataclass(slots=True)
+class _Slot:
+    """One granted request; ``done`` is when its answer (or error) came back."""
+
+    done: float | None = None
+
+
+@dataclass(slots=True)
 class _Lane:
     interval: float
-    # Besides even pacing, an exact sliding window of grants (``limit`` per ``period``), so
-    # catching up after a late wake-up can never put more than the limit into one window.
+    # At most ``limit`` requests per ``period`` *as the server sees them*. The server saw a
+    # request somewhere between its grant and its answer, so a new grant waits until the
+    # answer to the request ``limit`` grants back is ``period`` old: jitter between our clock
+    # and the server's arrival times can then never squeeze ``limit + 1`` into one window.
     limit: int
     period: float
-    grants: deque[float] = field(default_factory=deque)
-    heap: list[tuple[int, int, asyncio.Future[None]]] = field(default_factory=list)
+    slots: deque[_Slot] = field(default_factory=deque)
+    heap: list[tuple[int, int, asyncio.Future[_Slot]]] = field(default_factory=list)
     next_slot: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -165,7 +174,7 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
             state = self._chat_state(key)
             async with state.lock:
                 await self._wait_chat(state, is_group)
-                await self._wait_lane(lane, priority)
+                slot = await self._wait_lane(lane, priority)
                 if ticket is not None:
                     ticket.dispatched = True
                 try:
@@ -183,6 +192,8 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                     attempt += 1
                     _LOGGER.info("429 on %s: pausing all requests for %.1fs", endpoint, seconds)
                 finally:
+                    slot.done = self._clock()
+                    lane.wake.set()
                     # Per-chat spacing counts from the answer, not the grant: the server saw
                     # the request somewhere in between, so network jitter cannot make two
                     # requests to one chat look closer than allowed.
@@ -240,26 +251,26 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 return
             await asyncio.sleep(ready - now)
 
-    async def _wait_lane(self, lane: _Lane, priority: int) -> None:
+    async def _wait_lane(self, lane: _Lane, priority: int) -> _Slot:
         loop = asyncio.get_running_loop()
         if lane.task is None or lane.task.done():
             lane.task = loop.create_task(self._pump(lane), name="ratelimit-pump")
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[_Slot] = loop.create_future()
         heapq.heappush(lane.heap, (priority, next(self._seq), fut))
         lane.wake.set()
         try:
-            await fut
+            slot = await fut
+            # The grant and the caller's resumption are one loop iteration apart; a 429
+            # answered in between must still be honoured. A deadline: sleep until it passes.
+            while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(remaining)
+            return slot
         except asyncio.CancelledError:
-            # The pump skips futures that are done; a grant that raced the cancellation would
-            # waste one slot, which is harmless.
+            if fut.done() and not fut.cancelled():
+                fut.result().done = self._clock()  # granted but never sent: free the slot
+                lane.wake.set()
             fut.cancel()
             raise
-        # The grant and the caller's resumption are one loop iteration apart; a 429 answered
-        # in between must still be honoured.
-        # A deadline, not a condition: sleeping until it passes is exact (the loop re-checks
-        # because a new 429 may have moved it).
-        while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(remaining)
 
     async def _pump(self, lane: _Lane) -> None:
         """Hands out slots one interval apart, always to the best (priority, arrival) waiter."""
@@ -270,19 +281,25 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 continue
             now = self._clock()
             ready = max(lane.next_slot, self.penalty_until)
-            grants = lane.grants
-            while grants and grants[0] <= now - lane.period:
-                grants.popleft()
-            if len(grants) >= lane.limit:
-                ready = max(ready, grants[0] + lane.period)
+            if len(lane.slots) >= lane.limit:
+                oldest = lane.slots[0].done
+                if oldest is None:
+                    # The request ``limit`` grants back is still out: wait for its answer.
+                    lane.wake.clear()
+                    await lane.wake.wait()
+                    continue
+                ready = max(ready, oldest + lane.period)
             if ready > now:
                 await asyncio.sleep(ready - now)
                 continue
             _, _, fut = heapq.heappop(lane.heap)
             if fut.done():
                 continue
-            fut.set_result(None)
-            grants.append(now)
+            slot = _Slot()
+            lane.slots.append(slot)
+            if len(lane.slots) > lane.limit:
+                lane.slots.popleft()
+            fut.set_result(slot)
             # Lateness below one interval (sleep overshoot) is absorbed by keeping the grid, so
             # the achieved rate stays at the allowed rate; after idleness the grid restarts.
             base = lane.next_slot if now - lane.next_slot < lane.interval else now
