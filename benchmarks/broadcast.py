@@ -1,0 +1,196 @@
+"""Broadcast benchmark: digestbot's sender vs a plain PTB loop with AIORateLimiter.
+
+(a) Telegram-like flood limits on the fake server, sped up by --scale so 3,000 chats fit in
+    well under a minute: achieved rate as a share of the allowed rate, and flood errors (429s).
+(b) Limits lifted (--unlimited): CPU time of the bot process per delivered message.
+
+The fake Bot API server runs in a separate process, so the bot's CPU time is its own.
+
+    .venv/bin/python benchmarks/broadcast.py --chats 3000 --scale 2
+    .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import Session
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.config import load_settings
+from bot.delivery import Broadcaster, DeliveryOptions
+from bot.planner import plan_once
+from bot.ratelimit import RateLimits, TelegramRateLimiter
+from storage.db import make_engine, upgrade
+from storage.models import Chat
+from tests.factories import make_article
+
+FIRST_USER = 1_000_000
+
+
+def _server(conn: Connection, chats: int, scale: float, limited: bool) -> None:
+    from tests.fake_telegram import FakeTelegram, FakeTelegramServer
+
+    async def main() -> None:
+        fake = FakeTelegram()
+        fake.flood.configure(enabled=limited, time_scale=scale)
+        for i in range(2 * chats):  # two disjoint sets: one per contender
+            fake.create_user(f"u{i}", user_id=FIRST_USER + i)
+        async with FakeTelegramServer(fake) as server:
+            conn.send(server.base_url)
+            loop = asyncio.get_running_loop()
+            while True:
+                command = await loop.run_in_executor(None, conn.recv)
+                if command == "stop":
+                    break
+                low, high = command
+                ok = sorted(
+                    r.at.timestamp()
+                    for r in fake.requests_for("sendMessage")
+                    if r.ok and low <= int(r.params["chat_id"]) < high
+                )
+                rejected = sum(
+                    1 for e in fake.flood.rejections if e.chat_id is None or low <= e.chat_id < high
+                )
+                scopes = sorted({(e.scope, e.during_penalty) for e in fake.flood.rejections})
+                print("server: rejections by scope", scopes, flush=True)
+                conn.send({"ok": ok, "rejected": rejected, "token": fake.token})
+        conn.send("bye")
+
+    asyncio.run(main())
+
+
+def _rate(stamps: list[float]) -> float:
+    if len(stamps) < 2:
+        return 0.0
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any) -> float:
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = load_settings(DATABASE_URL=url)
+    with Session(engine) as session:
+        for _ in range(5):
+            make_article(session)
+        due = datetime.now(UTC) - timedelta(seconds=5)
+        for i in range(chats):
+            session.add(
+                Chat(id=FIRST_USER + i, type="private", subscribed=True, next_digest_at=due)
+            )
+        session.commit()
+    plan_once(engine=engine, now=datetime.now(UTC), grace=timedelta(hours=6))
+    limits = RateLimits(time_scale=args.scale, enabled=not args.unlimited)
+    bot: ExtBot[Any] = ExtBot(
+        token=token,
+        base_url=base_url,
+        request=HTTPXRequest(connection_pool_size=64),
+        rate_limiter=TelegramRateLimiter(limits),
+    )
+    await bot.initialize()
+    sender = Broadcaster(
+        bot=bot,
+        engine=engine,
+        settings=settings,
+        options=DeliveryOptions(workers=args.workers, claim_batch=args.workers),
+    )
+    cpu = time.process_time()
+    stats = await sender.run_pass()
+    cpu = time.process_time() - cpu
+    await bot.shutdown()
+    print(
+        f"digestbot: sent {stats.sent} in {stats.elapsed:.2f}s wall, {cpu:.2f}s CPU "
+        f"= {1000 * cpu / max(1, stats.sent):.3f} ms CPU/message; renders {sender.builder.renders}"
+    )
+    return cpu
+
+
+async def _plain_ptb(base_url: str, token: str, chats: int, args: Any) -> None:
+    limiter = (
+        None
+        if args.unlimited
+        else AIORateLimiter(
+            overall_max_rate=30 * args.scale, group_max_rate=20 * args.scale, max_retries=5
+        )
+    )
+    bot: ExtBot[Any] = ExtBot(
+        token=token,
+        base_url=base_url,
+        request=HTTPXRequest(connection_pool_size=64),
+        rate_limiter=limiter,
+    )
+    await bot.initialize()
+    text = "<b>Your AI digest</b>\n\n1. <b>Article</b> — summary"
+    started, cpu = time.monotonic(), time.process_time()
+    semaphore = asyncio.Semaphore(args.workers if args.unlimited else 10**6)
+
+    async def send(chat_id: int) -> bool:
+        async with semaphore:
+            try:
+                await bot.send_message(chat_id, text, parse_mode="HTML")
+                return True
+            except Exception:
+                return False
+
+    results = await asyncio.gather(*[send(FIRST_USER + chats + i) for i in range(chats)])
+    cpu = time.process_time() - cpu
+    await bot.shutdown()
+    sent = sum(results)
+    print(
+        f"plain PTB: sent {sent} in {time.monotonic() - started:.2f}s wall, {cpu:.2f}s CPU "
+        f"= {1000 * cpu / max(1, sent):.3f} ms CPU/message"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=3000)
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--unlimited", action="store_true")
+    args = parser.parse_args()
+    parent, child = mp.Pipe()
+    server = mp.Process(
+        target=_server, args=(child, args.chats, args.scale, not args.unlimited), daemon=True
+    )
+    server.start()
+    base_url = parent.recv()
+    parent.send((0, 0))
+    token = parent.recv()["token"]
+    allowed = 30 * args.scale
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        asyncio.run(_digestbot(url, base_url, token, args.chats, args))
+    parent.send((FIRST_USER, FIRST_USER + args.chats))
+    ours = parent.recv()
+    asyncio.run(_plain_ptb(base_url, token, args.chats, args))
+    parent.send((FIRST_USER + args.chats, FIRST_USER + 2 * args.chats))
+    theirs = parent.recv()
+    parent.send("stop")
+    parent.recv()
+    server.join(5)
+    for name, result in (("digestbot", ours), ("PTB + AIORateLimiter", theirs)):
+        rate = _rate(result["ok"])
+        share = (
+            f"{100 * rate / allowed:.1f}% of allowed {allowed:.0f}/s" if not args.unlimited else ""
+        )
+        print(
+            f"{name:>22}: delivered {len(result['ok'])}, {rate:.1f} msg/s {share}, "
+            f"flood errors (429) {result['rejected']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
