@@ -13,11 +13,21 @@ engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through storage.db.upgrade(engine)")
 
+
+def include_object(
+    obj: object, name: str | None, kind: str, reflected: bool, other: object
+) -> bool:
+    # Search objects are hand-written in 0002 (FTS5 tables, expression index); autogenerate
+    # must not propose dropping them.
+    return not (name or "").startswith(("article_fts", "ix_article_text_fts"))
+
+
 with engine.begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
