@@ -13,6 +13,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.context import BotContext, Deps
+from bot.planner import install_jobs, stop_delivery
+from bot.ratelimit import RateLimits, TelegramRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,25 @@ def build_application(
             )
         )
         .post_init(_post_init)
+        # Stop a broadcast between two messages while the bot can still send (before shutdown).
+        .post_stop(stop_delivery)
         .concurrent_updates(True)
+        # Every request, broadcast or reply, shares one budget; replies go first.
+        .rate_limiter(
+            TelegramRateLimiter(
+                RateLimits(
+                    overall_per_second=settings.rate_overall,
+                    group_per_minute=settings.rate_group_per_minute,
+                )
+            )
+        )
     )
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     application: BotApplication = builder.build()
     application.bot_data["deps"] = Deps(engine=engine, settings=settings)
     handlers.register(application)
+    install_jobs(application, engine=engine, settings=settings)
     return application
 
 

@@ -68,12 +68,14 @@ def resolve_chat(
 ) -> str:
     """Record first contact and return the update's language (stored → Telegram → default)."""
     settings = deps.settings
+    first_contact = resolve_language(None, user_language_code, settings.default_language)
     with session_scope(deps.engine) as session:
         chat = chat_store.ensure_chat(
             session=session,
             chat_id=chat_id,
             chat_type=chat_type,
             title=title,
+            language=first_contact,
             timezone=settings.default_timezone,
             digest_time=settings.default_digest_time,
             article_count=settings.default_article_count,

@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", metavar="FILE", help="path or URL; - for stdin")
 
     commands.add_parser("fetch", help="poll DIGESTBOT_FEEDS once")
+    commands.add_parser("status", help="recent digest runs and the outbox")
+    digest = commands.add_parser("digest", help="inspect today's digest")
+    digest.add_argument(
+        "--dry-run",
+        action="store_true",
+        required=True,
+        help="print what each kind of chat would receive today; nothing is sent",
+    )
     return parser
 
 
@@ -71,6 +79,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.feeds import run_fetch
 
             return run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
+        if args.command == "status":
+            from bot.ops import format_status, status
+
+            print(format_status(status(engine=engine)))
+            return 0
+        if args.command == "digest":
+            from bot.ops import dry_run, format_dry_run
+
+            print(format_dry_run(dry_run(engine=engine, settings=settings)))
+            return 0
         if args.command == "run":
             from bot.app import run_bot
 

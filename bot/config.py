@@ -61,6 +61,20 @@ class Settings(BaseSettings):
     weight_impact: float = Field(default=0.25, ge=0, alias="DIGESTBOT_WEIGHT_IMPACT")
     digest_window_hours: int = Field(default=48, ge=1, le=24 * 30, alias="DIGESTBOT_DIGEST_WINDOW")
 
+    # Delivery: catch-up after downtime, outbox crash policy, planner cadence, rate limits.
+    catchup_grace_hours: float = Field(default=6.0, gt=0, alias="DIGESTBOT_CATCHUP_GRACE")
+    sending_policy: Literal["unknown", "resend"] = Field(
+        default="unknown", alias="DIGESTBOT_SENDING_POLICY"
+    )
+    planner_interval: float = Field(default=30.0, ge=5, alias="DIGESTBOT_PLANNER_INTERVAL")
+    delivery_workers: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_WORKERS")
+    delivery_batch: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_BATCH")
+    allow_paid_broadcast: bool = Field(default=False, alias="DIGESTBOT_PAID_BROADCAST")
+    rate_overall: float = Field(default=30.0, gt=0, le=1000, alias="DIGESTBOT_RATE_OVERALL")
+    rate_group_per_minute: int = Field(
+        default=20, ge=1, le=60, alias="DIGESTBOT_RATE_GROUP_PER_MINUTE"
+    )
+
     # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
     # unless an operator explicitly allows another interface.
     sandbox_host: str = Field(default="127.0.0.1", alias="DIGESTBOT_SANDBOX_HOST")

@@ -50,6 +50,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot.config import Settings
 from bot.digest import DigestBuilder, DigestPlan
 from bot.ratelimit import SendTicket
 from storage import outbox
@@ -78,14 +79,12 @@ class DeliveryOptions:
     allow_paid_broadcast: bool = False
 
     @classmethod
-    def from_settings(cls, settings: object) -> DeliveryOptions:
-        """Read optional settings (``DIGESTBOT_SENDING_POLICY`` ...) with these defaults."""
-        policy = getattr(settings, "sending_policy", "unknown")
+    def from_settings(cls, settings: Settings) -> DeliveryOptions:
         return cls(
-            workers=int(getattr(settings, "delivery_workers", 16)),
-            claim_batch=int(getattr(settings, "delivery_batch", 16)),
-            sending_policy="resend" if policy == "resend" else "unknown",
-            allow_paid_broadcast=bool(getattr(settings, "allow_paid_broadcast", False)),
+            workers=settings.delivery_workers,
+            claim_batch=settings.delivery_batch,
+            sending_policy=settings.sending_policy,
+            allow_paid_broadcast=settings.allow_paid_broadcast,
         )
 
 
@@ -134,7 +133,7 @@ class Broadcaster:
         *,
         bot: ExtBot[Any],
         engine: Engine,
-        settings: Any,
+        settings: Settings,
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,

@@ -8,27 +8,23 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from telegram import InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.context import Deps
-from bot.i18n import translator
 from bot.ranking import weights_from_settings
-from bot.render import article_title
+from bot.render import Rendered, article_title, render_stats
 from storage import outbox
-from storage.articles import article_views
+from storage.articles import article_views, count_articles
 from storage.chats import subscriber_counts
 from storage.models import Chat, ChatTag, Tag
 from storage.outbox import RunSummary
 from storage.ranking import top_article_ids
 from storage.types import utcnow
 
-Rendered = tuple[str, InlineKeyboardMarkup | None]
 _CHAT: Table = Chat.__table__  # type: ignore[attr-defined]
 _CHAT_TAG: Table = ChatTag.__table__  # type: ignore[attr-defined]
 _TAG: Table = Tag.__table__  # type: ignore[attr-defined]
@@ -231,27 +227,9 @@ def format_dry_run(kinds: list[DryRunKind]) -> str:
 
 
 def stats_report(deps: Deps, lang: str) -> Rendered:
-    """The /stats message (HTML) for admins: subscribers, outbox, last runs."""
-    _ = translator(lang).gettext
+    """The /stats message for admins: subscribers by language and chat type, articles, runs."""
     report = status(engine=deps.engine, limit=5, now=deps.clock())
-    lines = [
-        "<b>{}</b>".format(escape(_("Digest delivery"))),
-        escape(_("Subscribed chats: {n}").format(n=report.subscribers)),
-        escape(_("Deactivated chats: {n}").format(n=report.inactive)),
-        escape(
-            _("Outbox: {states}").format(
-                states=", ".join(f"{s} {n}" for s, n in report.states.items() if n) or "-"
-            )
-        ),
-    ]
-    for r in report.runs:
-        lines.append(
-            escape(
-                f"#{r.id} {r.started_at:%m-%d %H:%M} UTC · planned {r.planned} · sent {r.sent}"
-                f" · failed {r.failed} · unknown {r.unknown} · skipped {r.skipped}"
-                f" · {_fmt_num(r.duration_s)} s · {_fmt_num(r.msgs_per_s)} msg/s"
-            )
-        )
-    if not report.runs:
-        lines.append(escape(_("No digest runs yet.")))
-    return "\n".join(lines), None
+    with Session(deps.engine) as session:
+        breakdown = subscriber_counts(session=session)
+        articles = count_articles(session=session)
+    return render_stats(report, breakdown, articles, lang)

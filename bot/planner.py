@@ -1,6 +1,6 @@
 """The periodic planner (one JobQueue job, not one per chat) and the delivery service.
 
-Every ``PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the chats whose
+Every ``DIGESTBOT_PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the
 ``next_digest_at`` has come, creates one ``delivery`` row per (chat, local digest date) under a
 unique key — ``INSERT ... ON CONFLICT DO NOTHING``, so two planners (two processes, SQLite or
 PostgreSQL) can never plan one digest twice — and moves ``next_digest_at`` to the next local
@@ -21,30 +21,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
+from bot.config import Settings
 from bot.delivery import Broadcaster, DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
+from bot.feeds import poll_feeds_async
+from bot.ingest import make_http_client
 from storage import outbox
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
-PLANNER_INTERVAL = 30.0
 PLAN_BATCH = 5_000
-DEFAULT_GRACE = timedelta(hours=6)
 SERVICE_KEY = "digest_delivery"
 # After a longer outage we do not walk every missed day one by one.
 _MAX_WALK = timedelta(days=3)
 
 
-def catchup_grace(settings: object) -> timedelta:
-    """``DIGESTBOT_CATCHUP_GRACE`` in hours (Settings.catchup_grace_hours), default 6."""
-    hours = getattr(settings, "catchup_grace_hours", None)
-    return DEFAULT_GRACE if hours is None else timedelta(hours=float(hours))
+def catchup_grace(settings: Settings) -> timedelta:
+    """``DIGESTBOT_CATCHUP_GRACE`` in hours."""
+    return timedelta(hours=settings.catchup_grace_hours)
 
 
 @dataclass(slots=True)
@@ -160,7 +159,7 @@ class DeliveryService:
         *,
         broadcaster: Broadcaster,
         engine: Engine,
-        settings: object,
+        settings: Settings,
         grace: timedelta | None = None,
     ) -> None:
         self.broadcaster = broadcaster
@@ -231,7 +230,7 @@ async def _planner_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def install_jobs(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Any
+    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
 ) -> DeliveryService:
     """Register the planner (and feed polling, when ``bot.feeds.poll_feeds`` exists).
 
@@ -248,8 +247,7 @@ def install_jobs(
     )
     service = DeliveryService(broadcaster=broadcaster, engine=engine, settings=settings)
     application.bot_data[SERVICE_KEY] = service
-    interval = float(getattr(settings, "planner_interval", PLANNER_INTERVAL))
-    job_queue.run_repeating(_planner_job, interval=interval, name="digest-planner")
+    job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")
     # APScheduler cannot start an interval job "now"; a one-off job without a misfire limit
     # runs the first pass (recovery, catch-up) as soon as the application starts.
     job_queue.run_once(
@@ -263,21 +261,16 @@ def install_jobs(
 
 
 def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Any
+    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
 ) -> None:
-    try:
-        from bot.feeds import poll_feeds_async
-    except ImportError:
-        return
-    if not getattr(settings, "feeds", None):
+    if not settings.feeds:
         return
 
     async def _feed_job(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            with httpx.Client(timeout=30.0, follow_redirects=True) as client:
-                await poll_feeds_async(engine, settings, client=client)
-        except Exception:
-            _LOGGER.exception("feed polling failed")
+        # Failures of one feed are recorded per feed (backoff); anything else reaches the
+        # application's error handler.
+        with make_http_client() as client:
+            await poll_feeds_async(engine, settings, client=client)
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(

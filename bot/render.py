@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlencode, urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
@@ -26,15 +26,20 @@ from bot.i18n import (
     N_,
     Lang,
     Translator,
+    format_datetime,
     format_day,
     format_number,
     format_relative,
     get_zone,
+    is_language,
     timezone_label,
     translator,
 )
 from bot.paging import TELEGRAM_LIMIT, escape, paginate, truncate, utf16_len
 from storage.schemas import ArticleView, TagInfo
+
+if TYPE_CHECKING:  # only for annotations: bot.ops imports this module
+    from bot.ops import StatusReport
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 
@@ -809,6 +814,77 @@ def render_timezone_picker(lang: str, now: datetime, current: str | None = None)
     return text, _markup([*_rows(buttons, 2), _back(tr)])
 
 
+# --- /stats ------------------------------------------------------------------------------
+
+_CHAT_KINDS: Final[dict[str, str]] = {
+    "private": N_("private chats"),
+    "group": N_("groups"),
+    "supergroup": N_("supergroups"),
+    "channel": N_("channels"),
+}
+_OUTBOX_STATES: Final[dict[str, str]] = {
+    "pending": N_("pending"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "unknown": N_("unknown"),
+    "skipped": N_("skipped"),
+}
+
+
+def _decimal(value: float | None, lang: str) -> str:
+    return "–" if value is None else format_number(round(value, 1), lang)
+
+
+def render_stats(
+    report: StatusReport,
+    subscribers: Sequence[tuple[str | None, str, int]],
+    articles: int,
+    lang: str,
+) -> Rendered:
+    """The admins' /stats screen: subscribers by language and chat type, articles, runs."""
+    tr = _tr(lang)
+    _ = tr.gettext
+    lines = ["📊 <b>{}</b>".format(escape(_("Statistics"))), ""]
+    total = sum(n for _lang, _kind, n in subscribers)
+    lines.append(escape(_("Subscribed chats: {n}").format(n=format_number(total, lang))))
+    for chat_lang, kind, n in sorted(subscribers, key=lambda row: (-row[2], row[1])):
+        language = LANGUAGE_NAMES[chat_lang] if is_language(chat_lang) else _("not chosen yet")
+        kind_name = _(_CHAT_KINDS[kind]) if kind in _CHAT_KINDS else kind
+        lines.append(escape(f"• {language} · {kind_name}: {format_number(n, lang)}"))
+    lines.append(escape(_("Deactivated chats: {n}").format(n=format_number(report.inactive, lang))))
+    lines.append(escape(_("Articles: {n}").format(n=format_number(articles, lang))))
+    states = ", ".join(
+        f"{_(_OUTBOX_STATES.get(state, state))} {format_number(n, lang)}"
+        for state, n in report.states.items()
+        if n
+    )
+    lines.append(escape(_("Outbox: {states}").format(states=states or "–")))
+    lines += ["", "<b>{}</b>".format(escape(_("Recent digest runs")))]
+    for run in report.runs:
+        started = format_datetime(run.started_at, "UTC", lang, "short")
+        lines.append(
+            escape(
+                _(
+                    "{start} UTC · planned {planned} · sent {sent} · failed {failed} · "
+                    "unknown {unknown} · skipped {skipped} · {seconds} s · {rate} msg/s"
+                ).format(
+                    start=started,
+                    planned=run.planned,
+                    sent=run.sent,
+                    failed=run.failed,
+                    unknown=run.unknown,
+                    skipped=run.skipped,
+                    seconds=_decimal(run.duration_s, lang),
+                    rate=_decimal(run.msgs_per_s, lang),
+                )
+            )
+        )
+    if not report.runs:
+        lines.append(escape(_("No digest runs yet.")))
+    return "\n".join(lines), None
+
+
 # --- notices (errors and confirmations) --------------------------------------------------
 
 
@@ -825,6 +901,7 @@ class Notice(enum.Enum):
     ARGUMENT_TOO_LONG = "argument_too_long"
     UNKNOWN_COMMAND = "unknown_command"
     ADMIN_ONLY = "admin_only"
+    OPERATORS_ONLY = "operators_only"
     NO_ARTICLES = "no_articles"
     STALE_BUTTON = "stale_button"
     ERROR = "error"
@@ -860,6 +937,7 @@ _NOTICES: Final[dict[Notice, str]] = {
         "Sorry, I don't know that command. Send /help to see what I can do."
     ),
     Notice.ADMIN_ONLY: N_("Only group admins can change this."),
+    Notice.OPERATORS_ONLY: N_("Only the bot's operators can see its statistics."),
     Notice.NO_ARTICLES: N_("No articles yet — please check back later."),
     Notice.STALE_BUTTON: N_("This button has expired. Please send the command again."),
     Notice.ERROR: N_("Something went wrong on our side. Please try again in a moment."),

@@ -7,6 +7,7 @@ from telegram.ext import CommandHandler
 
 from bot import chats
 from bot.context import BotContext
+from bot.ops import stats_report
 from bot.render import Notice
 from handlers.common import notify, send
 
@@ -14,10 +15,8 @@ from handlers.common import notify, send
 async def stats(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if not chats.is_admin(context.deps, user.id if user else None):
-        await notify(update, context, Notice.ADMIN_ONLY)
+        await notify(update, context, Notice.OPERATORS_ONLY)
         return
-    from bot.ops import stats_report
-
     await send(update, stats_report(context.deps, context.lang))
 
 

@@ -22,17 +22,20 @@ def ensure_chat(
     chat_id: int,
     chat_type: str,
     title: str | None,
+    language: str,
     timezone: str,
     digest_time: str,
     article_count: int,
 ) -> Chat:
-    """Return the chat, creating it with the operator's defaults on first contact."""
+    """Return the chat, creating it on first contact with the operator's defaults and the
+    language of the person who wrote first (the digest has no user to ask later)."""
     chat = session.get(Chat, chat_id)
     if chat is None:
         chat = Chat(
             id=chat_id,
             type=chat_type,
             title=title,
+            language=language,
             timezone=timezone,
             digest_time=digest_time,
             article_count=article_count,

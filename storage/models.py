@@ -78,7 +78,8 @@ class Chat(SQLModel, table=True):
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))
     title: str | None = Field(default=None, sa_column=Column(String(256)))
-    # None until the chat picks one; the user's Telegram language_code decides meanwhile.
+    # Set on first contact from the writer's Telegram language, changed by /language; None
+    # (default language) only for chats made outside Telegram, e.g. by tools.
     language: str | None = Field(default=None, sa_column=Column(String(16)))
     timezone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False))
     digest_time: str = Field(default="08:00", sa_column=Column(String(5), nullable=False))
