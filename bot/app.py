@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from bot.config import Settings
 from bot.context import BotContext, Deps
 from bot.planner import install_jobs, stop_delivery
 from bot.ratelimit import RateLimits, TelegramRateLimiter
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ def build_application(
     token: str | None = None,
     base_url: str | None = None,
     base_file_url: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> BotApplication:
     """Build the bot with every handler, job and the error handler; tests build it too."""
     import handlers
@@ -64,9 +67,9 @@ def build_application(
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     application: BotApplication = builder.build()
-    application.bot_data["deps"] = Deps(engine=engine, settings=settings)
+    application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
     handlers.register(application)
-    install_jobs(application, engine=engine, settings=settings)
+    install_jobs(application, engine=engine, settings=settings, clock=clock)
     return application
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+from storage.types import utcnow
 
 
 @dataclass
@@ -23,7 +20,7 @@ class Deps:
 
     engine: Engine
     settings: Settings
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

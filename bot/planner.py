@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -161,8 +162,10 @@ class DeliveryService:
         engine: Engine,
         settings: Settings,
         grace: timedelta | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.broadcaster = broadcaster
+        self.clock = clock
         self.engine = engine
         self.settings = settings
         self.grace = grace if grace is not None else catchup_grace(settings)
@@ -194,7 +197,7 @@ class DeliveryService:
         if not self._recovered:
             await asyncio.to_thread(self.broadcaster.recover)
             self._recovered = True
-        moment = now or utcnow()
+        moment = now or self.clock()
         result = await asyncio.to_thread(
             plan_once, engine=self.engine, now=moment, grace=self.grace
         )
@@ -230,7 +233,11 @@ async def _planner_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def install_jobs(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
 ) -> DeliveryService:
     """Register the planner (and feed polling, when ``bot.feeds.poll_feeds`` exists).
 
@@ -244,8 +251,11 @@ def install_jobs(
         engine=engine,
         settings=settings,
         options=DeliveryOptions.from_settings(settings),
+        now=clock,
     )
-    service = DeliveryService(broadcaster=broadcaster, engine=engine, settings=settings)
+    service = DeliveryService(
+        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock
+    )
     application.bot_data[SERVICE_KEY] = service
     job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")
     # APScheduler cannot start an interval job "now"; a one-off job without a misfire limit

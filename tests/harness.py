@@ -69,10 +69,10 @@ async def running_bot(
             token=fake.token,
             base_url=server.base_url,
             base_file_url=server.base_file_url,
+            clock=clock,
         )
         deps = app.bot_data["deps"]
         assert isinstance(deps, Deps)
-        deps.clock = clock
         await app.initialize()
         if app.post_init is not None:  # run_polling would call it; we drive the steps by hand
             await app.post_init(app)
