@@ -398,7 +398,12 @@ def render_digest(
     footer = "<i>{}</i>".format(
         escape(_("📖 read · ↗ share · /settings to change time, count or language"))
     )
-    return render_article_list(digest_header(lang, tz, now), articles, lang, footer_html=footer)
+    text, keyboard = render_article_list(
+        digest_header(lang, tz, now), articles, lang, footer_html=footer
+    )
+    rows = [list(row) for row in keyboard.inline_keyboard] if keyboard else []
+    rows.append([_button(_("⚙️ Settings"), cb.OpenSettings("main"))])
+    return text, _markup(rows)
 
 
 # --- article detail ----------------------------------------------------------------------

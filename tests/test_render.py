@@ -514,3 +514,23 @@ def test_error_notices_content() -> None:
     assert r.notice_text(r.Notice.STALE_BUTTON, "zh") == "这个按钮已失效，请重新发送命令。"
     # Oversized echoed input is cut so the notice stays short.
     assert len(r.notice_text(r.Notice.BAD_TIME, "en", value="9" * 5000)) < 200
+
+
+def test_digest_has_read_share_and_settings_buttons() -> None:
+    article = ArticleView(
+        id=7,
+        external_id="x",
+        url="https://e.x/a",
+        source=None,
+        title={"en": "T"},
+        summary={"en": "S"},
+        analysis={},
+        hot=1,
+        quality=2,
+        impact=3,
+        published_at=NOW,
+    )
+    _text, keyboard = r.render_digest([article], "en", "UTC", NOW)
+    assert keyboard is not None
+    labels = [b.text for row in keyboard.inline_keyboard for b in row]
+    assert labels == ["📖 1", "↗ 1", "⚙️ Settings"]
