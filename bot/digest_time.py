@@ -13,15 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+from bot.config import parse_hhmm
+
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-
-
-def parse_hhmm(text: str) -> time:
-    match = _HHMM.match(text.strip())
-    if not match:
-        raise ValueError(f"expected HH:MM, got {text!r}")
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_timezone(text: str) -> str | None:

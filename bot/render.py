@@ -30,7 +30,6 @@ from bot.i18n import (
     format_day,
     format_number,
     format_relative,
-    get_zone,
     is_language,
     timezone_label,
     translator,
@@ -1007,8 +1006,3 @@ def render_notice(notice: Notice, lang: str, **params: object) -> Rendered:
 
 def render_stale_button(lang: str) -> Rendered:
     return render_notice(Notice.STALE_BUTTON, lang)
-
-
-def zone_for(name: str | None) -> tzinfo:
-    """Re-exported for handlers: the chat's zone, falling back to UTC on bad names."""
-    return get_zone(name)

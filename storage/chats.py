@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
@@ -97,14 +94,6 @@ def migrate_chat(*, session: Session, old_id: int, new_id: int) -> None:
         session.execute(update(table).where(col(table.chat_id) == old_id).values(chat_id=new_id))
     session.delete(old)
     session.flush()
-
-
-def record_delivered(
-    *, session: Session, chat_id: int, article_ids: Iterable[int], at: datetime
-) -> None:
-    for article_id in article_ids:
-        if session.get(DeliveredArticle, (chat_id, article_id)) is None:
-            session.add(DeliveredArticle(chat_id=chat_id, article_id=article_id, delivered_at=at))
 
 
 def subscriber_counts(*, session: Session) -> list[tuple[str | None, str, int]]:

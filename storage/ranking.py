@@ -27,7 +27,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTag, ChatTag, DeliveredArticle
+from storage.chats import followed_tag_ids
+from storage.models import Article, ArticleTag, DeliveredArticle
 from storage.types import utcnow
 
 
@@ -54,14 +55,6 @@ def score_expression(weights: RankWeights) -> ColumnElement[float]:
         col(Article.hot) * w_hot + col(Article.quality) * w_quality + col(Article.impact) * w_impact
     )
     return type_coerce(total, Float())
-
-
-def followed_tag_ids(*, session: Session, chat_id: int) -> list[int]:
-    """Tag ids the chat follows (empty: the chat gets every tag)."""
-    rows = session.exec(
-        select(ChatTag.tag_id).where(col(ChatTag.chat_id) == chat_id).order_by(col(ChatTag.tag_id))
-    ).all()
-    return list(rows)
 
 
 def _candidate_filters(
@@ -120,7 +113,7 @@ def top_article_ids(
     if tag_ids is None and chat_id is not None:
         # Resolved up front (a tiny PK lookup) so the main query is a plain IN list the
         # planner can handle, instead of an "OR the chat follows nothing" correlated branch.
-        tag_ids = followed_tag_ids(session=session, chat_id=chat_id) or None
+        tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
     elif tag_ids is not None and not tag_ids:
         return []
 
@@ -167,7 +160,7 @@ def count_candidates(
 ) -> int:
     """How many articles ``top_article_ids`` could return for these filters (no limit)."""
     if tag_ids is None and chat_id is not None:
-        tag_ids = followed_tag_ids(session=session, chat_id=chat_id) or None
+        tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
     elif tag_ids is not None and not tag_ids:
         return 0
     conditions = _candidate_filters(
