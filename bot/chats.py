@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from sqlmodel import Session
+
 from bot.config import SUPPORTED_LANGUAGES, parse_hhmm
 from bot.context import Deps
 from bot.digest_time import next_occurrence, parse_timezone
 from bot.i18n import resolve_language
+from bot.render import ChatSettingsView
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage.db import session_scope
@@ -41,10 +44,28 @@ class ChatSettings:
     article_count: int
     subscribed: bool
     followed_tag_ids: frozenset[int]
+    followed_tag_names: tuple[str, ...]
     next_digest_at: datetime | None
 
+    def view(self) -> ChatSettingsView:
+        """What the settings screen shows."""
+        return ChatSettingsView(
+            language="zh" if self.language == "zh" else "en",
+            timezone=self.timezone,
+            digest_time=parse_hhmm(self.digest_time),
+            article_count=self.article_count,
+            subscribed=self.subscribed,
+            followed_tags=self.followed_tag_names,
+        )
 
-def _snapshot(chat: Chat, language: str, followed: set[int]) -> ChatSettings:
+
+def _snapshot(session: Session, chat: Chat, language: str) -> ChatSettings:
+    followed = chat_store.followed_tag_ids(session=session, chat_id=chat.id)
+    names = tuple(
+        tag.names.get(language) or tag.slug
+        for tag in article_store.tags_with_counts(session=session)
+        if tag.id in followed
+    )
     return ChatSettings(
         chat_id=chat.id,
         chat_type=chat.type,
@@ -54,6 +75,7 @@ def _snapshot(chat: Chat, language: str, followed: set[int]) -> ChatSettings:
         article_count=chat.article_count,
         subscribed=chat.subscribed,
         followed_tag_ids=frozenset(followed),
+        followed_tag_names=names,
         next_digest_at=chat.next_digest_at,
     )
 
@@ -88,8 +110,7 @@ def chat_settings(deps: Deps, *, chat_id: int, language: str) -> ChatSettings | 
         chat = chat_store.get_chat(session=session, chat_id=chat_id)
         if chat is None:
             return None
-        followed = chat_store.followed_tag_ids(session=session, chat_id=chat_id)
-        return _snapshot(chat, chat.language or language, followed)
+        return _snapshot(session, chat, chat.language or language)
 
 
 def _update(deps: Deps, chat_id: int, fallback: str, **values: object) -> ChatSettings:
@@ -102,8 +123,7 @@ def _update(deps: Deps, chat_id: int, fallback: str, **values: object) -> ChatSe
             chat.next_digest_at = next_occurrence(chat.digest_time, chat.timezone, deps.clock())
         else:
             chat.next_digest_at = None
-        followed = chat_store.followed_tag_ids(session=session, chat_id=chat_id)
-        return _snapshot(chat, chat.language or fallback, followed)
+        return _snapshot(session, chat, chat.language or fallback)
 
 
 def set_language(deps: Deps, *, chat_id: int, language: str) -> ChatSettings | SettingError:

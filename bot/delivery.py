@@ -27,12 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -42,16 +47,19 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    Conflict,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
     TimedOut,
 )
 from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.digest import DigestBuilder, DigestPlan
+from bot.digest import DigestBuilder, DigestPlan, RenderedDigest
 from bot.ratelimit import SendTicket
 from storage import outbox
 from storage.chats import migrate_chat
@@ -61,8 +69,23 @@ from storage.types import utcnow
 _LOGGER = logging.getLogger(__name__)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
-# httpx errors raised before any byte of the request reached the server.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+class _NotSent(Exception):
+    """Cause of a TelegramError raised before any byte of the request left (safe to retry)."""
+
+
+class _MaybeSent(Exception):
+    """Cause of a TelegramError raised after the request was written (never retried)."""
+
+
+# Errors raised before any byte of the request reached the server.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    _NotSent,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +100,10 @@ class DeliveryOptions:
     shutdown_grace: float = 3.0
     sending_policy: SendingPolicy = "unknown"
     allow_paid_broadcast: bool = False
+    # Send through the lean Bot API client (``BotApiClient``) instead of ``bot.send_message``
+    # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
+    # same errors. False: always PTB's full stack.
+    fast_path: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryOptions:
@@ -145,8 +172,12 @@ class Broadcaster:
         self.builder = builder or DigestBuilder(settings)
         self._now = now
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # a job finished, or a stop was requested
+        self._finished: list[asyncio.Task[Outcome]] = []
         self._outcomes: list[Outcome] = []
         self._jobs: dict[asyncio.Task[Outcome], _Job] = {}
+        self._client: BotApiClient | None = None
+        self._bodies: dict[int, tuple[RenderedDigest, bytes]] = {}
         self.total = PassStats()
 
     # --- control -------------------------------------------------------------------------
@@ -154,6 +185,7 @@ class Broadcaster:
     def request_stop(self) -> None:
         """Stop between two messages; safe to call from a signal handler in the loop thread."""
         self._stop.set()
+        self._wake.set()
 
     @property
     def stopping(self) -> bool:
@@ -182,7 +214,8 @@ class Broadcaster:
         buffer: list[_Job] = []
         exhausted = False
         last_flush = time.monotonic()
-        stop_waiter = asyncio.create_task(self._stop.wait())
+        if self.options.fast_path:
+            self._client = fast_client_for(self.bot)
         try:
             while not self._stop.is_set():
                 if not exhausted and len(buffer) < max(1, self.options.claim_batch // 2):
@@ -197,20 +230,25 @@ class Broadcaster:
                         else:
                             buffer.append(_Job(plan, chat_id=plan.delivery.chat_id))
                     continue
-                while buffer and len(self._jobs) < self.options.workers:
-                    job = buffer.pop(0)
-                    self._jobs[asyncio.create_task(self._deliver(job))] = job
+                if buffer and len(self._jobs) < self.options.workers:
+                    started = min(len(buffer), self.options.workers - len(self._jobs))
+                    for job in buffer[:started]:
+                        task = asyncio.create_task(self._deliver(job))
+                        task.add_done_callback(self._task_done)
+                        self._jobs[task] = job
+                    del buffer[:started]
                 if not self._jobs:
                     break  # exhausted and nothing in flight
-                done, _ = await asyncio.wait(
-                    [*self._jobs, stop_waiter],
-                    timeout=self.options.flush_interval,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                if not self._finished and not self._stop.is_set():
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.options.flush_interval):
+                            await self._wake.wait()
+                done, self._finished = self._finished, []
                 for task in done:
-                    job_done = self._jobs.pop(task, None)  # type: ignore[arg-type]
+                    job_done = self._jobs.pop(task, None)
                     if job_done is not None:
-                        self._record(self._outcome_of(task, job_done), stats)  # type: ignore[arg-type]
+                        self._record(self._outcome_of(task, job_done), stats)
                 if (
                     len(self._outcomes) >= self.options.flush_every
                     or time.monotonic() - last_flush >= self.options.flush_interval
@@ -218,11 +256,19 @@ class Broadcaster:
                     await self._flush()
                     last_flush = time.monotonic()
         finally:
-            stop_waiter.cancel()
-            await self._wind_down(buffer, stats)
+            try:
+                await self._wind_down(buffer, stats)
+            finally:
+                client, self._client = self._client, None
+                if client is not None:
+                    await client.aclose()
             stats.finished = time.monotonic()
             self._merge(stats)
         return stats
+
+    def _task_done(self, task: asyncio.Task[Outcome]) -> None:
+        self._finished.append(task)
+        self._wake.set()
 
     def _outcome_of(self, task: asyncio.Task[Outcome], job: _Job) -> Outcome:
         if not task.cancelled() and task.exception() is None:
@@ -250,6 +296,7 @@ class Broadcaster:
                     await task
             self._record(self._outcome_of(task, job), stats)
         self._jobs.clear()
+        self._finished.clear()
         await self._flush()
         await asyncio.to_thread(self._finish_runs)
 
@@ -325,21 +372,10 @@ class Broadcaster:
         d = job.plan.delivery
         retries = 0
         migrations = 0
-        extra: dict[str, Any] = {}
-        if self.options.allow_paid_broadcast:
-            extra["allow_paid_broadcast"] = True
         while True:
             job.ticket.dispatched = False
             try:
-                message = await self.bot.send_message(
-                    chat_id=job.chat_id,
-                    text=digest.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=digest.markup,
-                    link_preview_options=_NO_PREVIEW,
-                    rate_limit_args=job.ticket,
-                    **extra,
-                )
+                message_id = await self._send(job, digest)
             except ChatMigrated as exc:
                 migrations += 1
                 if migrations > 2:
@@ -373,7 +409,9 @@ class Broadcaster:
                 continue
             except NetworkError as exc:
                 cause = exc.__cause__
-                if isinstance(cause, httpx.HTTPError) and not isinstance(cause, _NOT_SENT):
+                if isinstance(cause, httpx.HTTPError | _MaybeSent) and not isinstance(
+                    cause, _NOT_SENT
+                ):
                     # The connection broke after the request was written: it may have arrived.
                     return self._fail(job, outbox.UNKNOWN, f"connection lost: {exc}")
                 # Telegram answered (5xx, maybe an HTML 502 page), or a connect error: nothing
@@ -391,10 +429,82 @@ class Broadcaster:
                 job.chat_id,
                 outbox.SENT,
                 "migrated" if job.migrated else None,
-                message_ids=[message.message_id],
+                message_ids=[message_id],
                 article_ids=ids,
                 run_id=d.run_id,
             )
+
+    async def _send(self, job: _Job, digest: RenderedDigest) -> int:
+        """Send one digest through the shared rate limiter; the new message's id."""
+        if self._client is None:
+            extra: dict[str, Any] = {}
+            if self.options.allow_paid_broadcast:
+                extra["allow_paid_broadcast"] = True
+            message = await self.bot.send_message(
+                chat_id=job.chat_id,
+                text=digest.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=digest.markup,
+                link_preview_options=_NO_PREVIEW,
+                rate_limit_args=job.ticket,
+                **extra,
+            )
+            return message.message_id
+        body = self._body(digest)
+        limiter = self.bot.rate_limiter
+        if limiter is None:
+            job.ticket.dispatched = True
+            return _message_id(await self._post_message(job.chat_id, body))
+        # The same limiter object and call PTB's ExtBot makes for every request, so replies
+        # keep their priority and a 429 pauses everything.
+        data: dict[str, Any] = {"chat_id": job.chat_id}
+        if self.options.allow_paid_broadcast:
+            data["allow_paid_broadcast"] = True
+        result = await limiter.process_request(
+            self._post_message, (job.chat_id, body), {}, "sendMessage", data, job.ticket
+        )
+        return _message_id(result)
+
+    async def _post_message(self, chat_id: int, body: bytes) -> dict[str, Any]:
+        """POST sendMessage; its ``result`` (what PTB's request callbacks return)."""
+        client = self._client
+        assert client is not None
+        status, payload = await client.post("sendMessage", b'{"chat_id":%d,%s' % (chat_id, body))
+        if not HTTPStatus.OK <= status <= 299:
+            raise api_error(status, payload)
+        try:
+            answer = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise TelegramError("Invalid server response") from exc
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def _body(self, digest: RenderedDigest) -> bytes:
+        """The JSON body after ``{"chat_id":N,`` — serialised once per rendered digest."""
+        found = self._bodies.get(id(digest))
+        if found is not None and found[0] is digest:
+            return found[1]
+        fields: dict[str, Any] = {
+            "text": digest.text,
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": _NO_PREVIEW.to_dict(),
+        }
+        if digest.markup is not None:
+            fields["reply_markup"] = digest.markup.to_dict()
+        if self.options.allow_paid_broadcast:
+            fields["allow_paid_broadcast"] = True
+        defaults = self.bot.defaults
+        if defaults is not None:
+            # What ExtBot would insert from Defaults for sendMessage (the rest is explicit).
+            if defaults.disable_notification is not None:
+                fields["disable_notification"] = defaults.disable_notification
+            if defaults.protect_content is not None:
+                fields["protect_content"] = defaults.protect_content
+        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(self._bodies) > 10_000:
+            self._bodies.clear()
+        self._bodies[id(digest)] = (digest, encoded[1:])
+        return encoded[1:]
 
     async def _backoff(self, job: _Job, retries: int, reason: str) -> Outcome | None:
         """Sleep before a retry; an Outcome instead when retries are exhausted or stopping."""
@@ -406,3 +516,337 @@ class Broadcaster:
         if self._stop.is_set():
             return self._give_back(job, "stopped before retrying")
         return None
+
+
+# --- the lean Bot API client (broadcast fast path) ------------------------------------------
+
+
+class _ReadTimeout(_MaybeSent):
+    """The request was written and no complete answer came within the read timeout."""
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 keep-alive connection: one request at a time, no pipelining."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self._status = 0
+        self._length: int | None = None
+        self._chunked = False
+        self.keep_alive = True
+
+    # asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiter is None or self._waiter.done():
+            self._abort(None)  # nothing was asked: a confused server; never reuse this one
+            return
+        self._buffer += data
+        try:
+            self._parse()
+        except ValueError as exc:
+            self._abort(_MaybeSent(f"malformed HTTP response: {exc}"))
+
+    def eof_received(self) -> bool:
+        if self._status and self._length is None and not self._chunked:
+            self._finish(bytes(self._buffer))  # a body delimited by the end of the connection
+        self._abort(_MaybeSent("server disconnected without sending a complete response"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._abort(_MaybeSent(f"connection lost: {exc or 'closed by the server'}"))
+
+    # requests
+    def request(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        assert self.transport is not None
+        waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        self._buffer.clear()
+        self._status, self._length, self._chunked = 0, None, False
+        self.transport.write(data)
+        return waiter
+
+    def timed_out(self) -> None:
+        self._abort(_ReadTimeout("read timeout"))
+
+    def close(self) -> None:
+        self._abort(None)
+
+    def _abort(self, error: Exception | None) -> None:
+        self.closed = True
+        self.keep_alive = False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error or _MaybeSent("connection closed"))
+        if self.transport is not None:
+            self.transport.close()
+
+    def _finish(self, body: bytes) -> None:
+        waiter = self._waiter
+        self._waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result((self._status, body))
+        if not self.keep_alive:
+            self.close()
+
+    def _parse(self) -> None:
+        buf = self._buffer
+        while not self._status:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > 65536:
+                    raise ValueError("header too long")
+                return
+            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+            del buf[: end + 4]
+            version, _, rest = lines[0].partition(" ")
+            if not version.startswith("HTTP/1."):
+                raise ValueError(f"status line {lines[0][:40]!r}")
+            status = int(rest[:3])
+            if 100 <= status < 200:
+                continue  # informational: the real answer follows
+            self.keep_alive = version == "HTTP/1.1"
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                name = name.strip().lower()
+                if name == "content-length":
+                    self._length = int(value)
+                elif name == "transfer-encoding":
+                    self._chunked = "chunked" in value.lower()
+                elif name == "connection":
+                    value = value.lower()
+                    if "close" in value:
+                        self.keep_alive = False
+                    elif "keep-alive" in value:
+                        self.keep_alive = True
+            if status in (204, 304):
+                self._length = 0
+            if self._length is None and not self._chunked:
+                self.keep_alive = False  # the body runs to the end of the connection
+            self._status = status
+        if self._chunked:
+            body = _dechunk(buf)
+            if body is not None:
+                self._finish(body)
+        elif self._length is not None and len(buf) >= self._length:
+            if len(buf) > self._length:
+                self.keep_alive = False  # more than was announced: don't trust the connection
+            self._finish(bytes(buf[: self._length]))
+
+
+def _dechunk(buf: bytearray) -> bytes | None:
+    """The body of a complete chunked message in ``buf``, or None while it is incomplete."""
+    body = bytearray()
+    pos = 0
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip() or b"x", 16)
+        pos = eol + 2
+        if size == 0:
+            # Trailers (ignored) end with an empty line.
+            end = buf.find(b"\r\n\r\n", pos - 2)
+            return bytes(body) if end >= 0 else None
+        if len(buf) < pos + size + 2:
+            return None
+        body += buf[pos : pos + size]
+        pos += size + 2
+
+
+class BotApiClient:
+    """A minimal HTTP/1.1 keep-alive client for ``POST <base_url>/<method>`` with a JSON body.
+
+    The broadcast's hot path, where PTB's generic stack (object building, form encoding, the
+    httpx connection pool, ``Message`` parsing) costs several times the work itself. Errors
+    are raised as the same PTB exceptions ``BaseRequest`` raises; their ``__cause__`` says
+    whether the request can have reached Telegram (``_MaybeSent``) or not (``_NotSent``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float | None = 5.0,
+        read_timeout: float | None = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"unsupported Bot API URL scheme: {url.scheme!r}")
+        self._host = url.hostname
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._ssl: ssl.SSLContext | None = None
+        if url.scheme == "https":
+            self._ssl = ssl_context or httpx.create_ssl_context()
+        default_port = self._port == (443 if url.scheme == "https" else 80)
+        host_header = url.hostname if default_port else f"{url.hostname}:{self._port}"
+        if ":" in url.hostname and default_port:
+            host_header = f"[{url.hostname}]"
+        self._prefix = url.path.rstrip("/")
+        self._head = (
+            f"Host: {host_header}\r\nUser-Agent: digestbot\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode("latin-1")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._idle: list[_Connection] = []
+        self._open: set[_Connection] = set()
+
+    async def post(self, method: str, body: bytes) -> tuple[int, bytes]:
+        """(HTTP status, body) of ``POST method``; PTB's NetworkError/TimedOut on failure."""
+        conn = await self._acquire()
+        loop = asyncio.get_running_loop()
+        request = b"POST %s/%s HTTP/1.1\r\n%s%d\r\n\r\n%s" % (
+            self._prefix.encode("latin-1"),
+            method.encode("ascii"),
+            self._head,
+            len(body),
+            body,
+        )
+        waiter = conn.request(request)
+        timer = None
+        if self.read_timeout is not None:
+            timer = loop.call_later(self.read_timeout, conn.timed_out)
+        try:
+            result = await waiter
+        except _ReadTimeout as exc:
+            self._open.discard(conn)
+            raise TimedOut("Timed out: read timeout") from exc
+        except _MaybeSent as exc:
+            self._open.discard(conn)
+            raise NetworkError(f"Bot API connection: {exc}") from exc
+        except BaseException:
+            self._open.discard(conn)
+            conn.close()  # cancelled mid-request: the answer would confuse the next request
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if conn.keep_alive and not conn.closed:
+            self._idle.append(conn)
+        else:
+            self._open.discard(conn)
+            conn.close()
+        return result
+
+    async def _acquire(self) -> _Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+            self._open.discard(conn)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, conn = await loop.create_connection(
+                    _Connection,
+                    self._host,
+                    self._port,
+                    ssl=self._ssl,
+                    server_hostname=self._host if self._ssl else None,
+                )
+        except TimeoutError as exc:
+            raise TimedOut("Timed out: connect timeout") from _NotSent(f"connect timeout: {exc}")
+        except OSError as exc:  # refused, unreachable, DNS, TLS handshake
+            raise NetworkError(f"Bot API connect error: {exc}") from _NotSent(str(exc))
+        self._open.add(conn)
+        return conn
+
+    async def aclose(self) -> None:
+        for conn in [*self._open, *self._idle]:
+            conn.close()
+        self._open.clear()
+        self._idle.clear()
+        await asyncio.sleep(0)  # let the transports close
+
+
+_PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "all_proxy",
+)
+_PLAIN_HTTPX_KWARGS = frozenset({"timeout", "proxy", "limits", "transport", "http1", "http2"})
+
+
+def fast_client_for(bot: ExtBot[Any]) -> BotApiClient | None:
+    """A ``BotApiClient`` equivalent to the bot's own request setup, or None if there is none.
+
+    Only a plain ``HTTPXRequest`` qualifies: no proxy (argument or environment), no custom
+    transport or httpx arguments, no arbitrary callback data (PTB rewrites buttons then).
+    """
+    request = bot.request
+    if type(request) is not HTTPXRequest or bot.callback_data_cache is not None:
+        return None
+    kwargs = getattr(request, "_client_kwargs", None)
+    if not isinstance(kwargs, dict) or set(kwargs) - _PLAIN_HTTPX_KWARGS:
+        return None
+    if kwargs.get("proxy") is not None or kwargs.get("transport") is not None:
+        return None
+    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    timeout = kwargs.get("timeout")
+    connect = timeout.connect if isinstance(timeout, httpx.Timeout) else 5.0
+    try:
+        return BotApiClient(
+            bot.base_url, connect_timeout=connect, read_timeout=request.read_timeout
+        )
+    except ValueError:
+        return None
+
+
+def _message_id(result: object) -> int:
+    if not isinstance(result, dict):
+        raise TelegramError("Invalid server response")
+    return int(result["message_id"])
+
+
+def api_error(code: int, payload: bytes) -> TelegramError:
+    """The exception PTB's ``BaseRequest`` raises for this non-2xx answer (same mapping)."""
+    try:
+        message = f"{HTTPStatus(code).phrase} ({code})"
+    except ValueError:
+        message = f"Unknown HTTPError ({code})"
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        message += f". Parsing the server response {payload!r} failed"
+        parsing: TelegramError | None = TelegramError("Invalid server response")
+        parsing.__cause__ = exc  # type: ignore[union-attr]
+    else:
+        parsing = None
+        message = data.get("description") or message
+        parameters = data.get("parameters")
+        if parameters:
+            migrate_to_chat_id = parameters.get("migrate_to_chat_id")
+            if migrate_to_chat_id:
+                return ChatMigrated(migrate_to_chat_id)
+            retry_after = parameters.get("retry_after")
+            if retry_after:
+                return RetryAfter(retry_after)
+            message += f". The server response contained unknown parameters: {parameters}"
+    exception: TelegramError
+    if code == HTTPStatus.FORBIDDEN:
+        exception = Forbidden(message)
+    elif code in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+        exception = InvalidToken(message)
+    elif code == HTTPStatus.BAD_REQUEST:
+        exception = BadRequest(message)
+    elif code == HTTPStatus.CONFLICT:
+        exception = Conflict(message)
+    else:
+        exception = NetworkError(message)
+    if parsing is not None:
+        exception.__cause__ = parsing
+    return exception

@@ -14,7 +14,6 @@ from bot.config import parse_hhmm
 from bot.context import BotContext
 from bot.i18n import LANGUAGE_NAMES, timezone_label
 from bot.render import (
-    ChatSettingsView,
     Notice,
     Rendered,
     render_count_picker,
@@ -51,21 +50,7 @@ def _chat_id(update: Update) -> int:
 
 
 def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
-    from bot.catalog import tags as all_tags
-
-    tags, _followed = all_tags(context.deps, chat_id=settings.chat_id)
-    names = tuple(
-        t.names.get(settings.language) or t.slug for t in tags if t.id in settings.followed_tag_ids
-    )
-    view = ChatSettingsView(
-        language="zh" if settings.language == "zh" else "en",
-        timezone=settings.timezone,
-        digest_time=parse_hhmm(settings.digest_time),
-        article_count=settings.article_count,
-        subscribed=settings.subscribed,
-        followed_tags=names,
-    )
-    return render_settings(view, context.deps.clock())
+    return render_settings(settings.view(), context.deps.clock())
 
 
 def _confirmation(context: BotContext, result: ChatSettings, notice: Notice) -> Rendered:
