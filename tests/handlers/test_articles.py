@@ -173,3 +173,13 @@ async def test_forged_button_gets_a_polite_answer(bot: Harness) -> None:
     listing.reply_markup = {"inline_keyboard": [[{"text": "x", "callback_data": "zz:1"}]]}
     answer = await bot.press(ann, ann, listing, "x")
     assert answer.show_alert and "expired" in (answer.text or "")
+
+
+async def test_article_missing_the_readers_language_is_labelled(bot: Harness) -> None:
+    li = bot.fake.create_user("李雷", language_code="zh-hans")
+    english_only = _id(bot, "sample-008")
+    reply = await bot.command(li, li, f"/article {english_only}")
+    text = reply.text or ""
+    first_line = text.splitlines()[0]
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in first_line)  # the English title
+    assert "英文" in text  # labelled: shown in English, no Chinese version
