@@ -6,16 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint typecheck pytest i18n i18n-extract i18n-update i18n-compile bench clean
 
+# Setup is silent on success (its log is in .venv/install.log), so the first line `make run`
+# prints is the bot's own: which mode it runs in and where to go.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
-	touch $(STAMP)
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev,postgres]'; } \
+		> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 setup: $(STAMP) i18n-compile
 
 run: setup
-	$(BIN)/digestbot run
+	@$(BIN)/digestbot run
 
 test: setup lint typecheck pytest
 
@@ -40,7 +42,7 @@ i18n-update: $(STAMP)
 	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
 
 i18n-compile: $(STAMP)
-	$(BIN)/pybabel compile -d locales -D messages --statistics
+	@$(BIN)/pybabel --quiet compile -d locales -D messages
 
 bench: setup
 	$(BIN)/python benchmarks/ranking.py

@@ -55,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every request at INFO, which would include the bot token in the URL.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError as exc:
