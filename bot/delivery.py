@@ -221,7 +221,15 @@ class Broadcaster:
                 if not exhausted and len(buffer) < max(1, self.options.claim_batch // 2):
                     # Claim the next batch while earlier ones are still on the wire, so the
                     # limiter never starves; only a few rows are in ``sending`` at a time.
-                    claimed = await asyncio.to_thread(self._claim)
+                    # Outcomes so far ride along in the same transaction (one commit, not two).
+                    outcomes, self._outcomes = self._outcomes, []
+                    try:
+                        claimed = await asyncio.to_thread(self._claim, outcomes)
+                    except BaseException:
+                        self._outcomes[:0] = outcomes  # not written: the wind-down retries
+                        raise
+                    if outcomes:
+                        last_flush = time.monotonic()
                     stats.claimed += len(claimed)
                     exhausted = not claimed
                     for plan in claimed:
@@ -310,10 +318,12 @@ class Broadcaster:
 
     # --- database (worker threads) --------------------------------------------------------
 
-    def _claim(self) -> list[DigestPlan]:
+    def _claim(self, outcomes: list[Outcome] | None = None) -> list[DigestPlan]:
         now = self._now()
         with Session(self.engine, expire_on_commit=False) as session:
             outbox.begin_write(session=session)
+            if outcomes:
+                outbox.record_outcomes(session=session, outcomes=outcomes, now=now)
             claimed = outbox.claim_pending(session=session, now=now, limit=self.options.claim_batch)
             session.commit()  # ``sending`` is durable before any request goes out
             if not claimed:

@@ -6,19 +6,21 @@ Everything here is plain SQL on explicit sessions; callers own transactions. Bat
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from storage.models import Chat, ChatTag, DeliveredArticle, Delivery, DigestRun
+from storage.types import UTCDateTime
 
 PENDING = "pending"
 SENDING = "sending"
@@ -185,58 +187,81 @@ def recover_sending(*, session: Session, policy: SendingPolicy, now: datetime) -
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Statements built once: a broadcast claims and records thousands of small batches, and building
+# the expression objects anew each time cost more than running them. Lists go in expanding
+# bind parameters.
+_CLAIM_SELECT = (
+    select(
+        _DELIVERY.c.id,
+        _DELIVERY.c.run_id,
+        _DELIVERY.c.chat_id,
+        _DELIVERY.c.local_date,
+        _DELIVERY.c.due_at,
+        _CHAT.c.type,
+        _CHAT.c.language,
+        _CHAT.c.timezone,
+        _CHAT.c.article_count,
+        _CHAT.c.active,
+        _CHAT.c.subscribed,
+    )
+    .select_from(_DELIVERY.outerjoin(_CHAT, _CHAT.c.id == _DELIVERY.c.chat_id))
+    .where(
+        _DELIVERY.c.state == PENDING,
+        _DELIVERY.c.due_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(_DELIVERY.c.due_at, _DELIVERY.c.id)
+    .limit(bindparam("limit"))
+)
+# A second sender skips rows the first one is claiming instead of waiting (PostgreSQL).
+_CLAIM_SELECT_LOCKED = _CLAIM_SELECT.with_for_update(of=_DELIVERY, skip_locked=True)
+_CLAIM_SKIP = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=SKIPPED,
+        reason="chat inactive or unsubscribed",
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
+_CLAIM_MARK = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)), _DELIVERY.c.state == PENDING)
+    .values(
+        state=SENDING,
+        attempts=_DELIVERY.c.attempts + 1,
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
+_CHAT_TAGS = (
+    select(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
+    .where(_CHAT_TAG.c.chat_id.in_(bindparam("chats", expanding=True)))
+    .order_by(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
+)
+_DELIVERED_PAIRS = select(_DELIVERED.c.chat_id, _DELIVERED.c.article_id).where(
+    _DELIVERED.c.chat_id.in_(bindparam("chats", expanding=True)),
+    _DELIVERED.c.article_id.in_(bindparam("articles", expanding=True)),
+)
+
+
 def claim_pending(*, session: Session, now: datetime, limit: int) -> list[ClaimedDelivery]:
     """Mark up to ``limit`` due pending rows ``sending`` and return them (commit before send!).
 
     Rows whose chat is gone, inactive or unsubscribed are marked skipped on the way.
     """
-    statement = (
-        select(
-            _DELIVERY.c.id,
-            _DELIVERY.c.run_id,
-            _DELIVERY.c.chat_id,
-            _DELIVERY.c.local_date,
-            _DELIVERY.c.due_at,
-            _CHAT.c.type,
-            _CHAT.c.language,
-            _CHAT.c.timezone,
-            _CHAT.c.article_count,
-            _CHAT.c.active,
-            _CHAT.c.subscribed,
-        )
-        .select_from(_DELIVERY.outerjoin(_CHAT, _CHAT.c.id == _DELIVERY.c.chat_id))
-        .where(_DELIVERY.c.state == PENDING, _DELIVERY.c.due_at <= now)
-        .order_by(_DELIVERY.c.due_at, _DELIVERY.c.id)
-        .limit(limit)
-    )
-    if _dialect(session) == "postgresql":
-        statement = statement.with_for_update(of=_DELIVERY, skip_locked=True)
-    rows = session.execute(statement).all()
+    statement = _CLAIM_SELECT_LOCKED if _dialect(session) == "postgresql" else _CLAIM_SELECT
+    rows = session.execute(statement, {"now": now, "limit": limit}).all()
     if not rows:
         return []
     claimable = [r for r in rows if r.type is not None and r.active and r.subscribed]
     dropped = [r for r in rows if not (r.type is not None and r.active and r.subscribed)]
     if dropped:
-        session.execute(
-            update(_DELIVERY)
-            .where(_DELIVERY.c.id.in_([r.id for r in dropped]))
-            .values(state=SKIPPED, reason="chat inactive or unsubscribed", updated_at=now)
-        )
+        session.execute(_CLAIM_SKIP, {"ids": [r.id for r in dropped], "now": now})
     if not claimable:
         return []
-    ids = [r.id for r in claimable]
-    session.execute(
-        update(_DELIVERY)
-        .where(_DELIVERY.c.id.in_(ids), _DELIVERY.c.state == PENDING)
-        .values(state=SENDING, attempts=_DELIVERY.c.attempts + 1, updated_at=now)
-    )
+    session.execute(_CLAIM_MARK, {"ids": [r.id for r in claimable], "now": now})
     tags: dict[int, list[int]] = defaultdict(list)
     chat_ids = [r.chat_id for r in claimable]
-    for chat_id, tag_id in session.execute(
-        select(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
-        .where(_CHAT_TAG.c.chat_id.in_(chat_ids))
-        .order_by(_CHAT_TAG.c.chat_id, _CHAT_TAG.c.tag_id)
-    ):
+    for chat_id, tag_id in session.execute(_CHAT_TAGS, {"chats": chat_ids}):
         tags[int(chat_id)].append(int(tag_id))
     return [
         ClaimedDelivery(
@@ -262,11 +287,7 @@ def delivered_pairs(
     chats, articles = sorted(set(chat_ids)), sorted(set(article_ids))
     if not chats or not articles:
         return set()
-    rows = session.execute(
-        select(_DELIVERED.c.chat_id, _DELIVERED.c.article_id).where(
-            _DELIVERED.c.chat_id.in_(chats), _DELIVERED.c.article_id.in_(articles)
-        )
-    )
+    rows = session.execute(_DELIVERED_PAIRS, {"chats": chats, "articles": articles})
     return {(int(c), int(a)) for c, a in rows}
 
 
@@ -284,21 +305,26 @@ class Outcome:
     run_id: int | None = None
 
 
+_RECORD_OUTCOME = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        reason=bindparam("b_reason"),
+        message_ids=bindparam("b_messages"),
+        article_ids=bindparam("b_articles"),
+        sent_at=bindparam("b_sent_at"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
     """Apply outcomes: delivery states, delivered articles, deactivated chats, run times."""
     if not outcomes:
         return
     session.execute(
-        update(_DELIVERY)
-        .where(_DELIVERY.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            reason=bindparam("b_reason"),
-            message_ids=bindparam("b_messages"),
-            article_ids=bindparam("b_articles"),
-            sent_at=bindparam("b_sent_at"),
-            updated_at=now,
-        ),
+        _RECORD_OUTCOME,
         [
             {
                 "b_id": o.delivery_id,
@@ -307,19 +333,16 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
                 "b_messages": o.message_ids,
                 "b_articles": o.article_ids,
                 "b_sent_at": now if o.state == SENT else None,
+                "b_now": now,
             }
             for o in outcomes
         ],
     )
-    delivered = [
-        {"chat_id": o.chat_id, "article_id": a, "delivered_at": now}
-        for o in outcomes
-        if o.state == SENT and o.article_ids
-        for a in o.article_ids
+    pairs = [
+        (o.chat_id, a) for o in outcomes if o.state == SENT and o.article_ids for a in o.article_ids
     ]
-    if delivered:
-        insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-        session.execute(insert(_DELIVERED).on_conflict_do_nothing(), delivered)
+    if pairs:
+        insert_delivered(session=session, pairs=pairs, now=now)
     dead = sorted({o.chat_id for o in outcomes if o.deactivate_chat})
     if dead:
         session.execute(
@@ -335,6 +358,31 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
                 last_sent_at=now,
             )
         )
+
+
+# One statement and two parameters for a whole batch of (chat, article) pairs, passed as a JSON
+# array: an executemany would convert and bind three values per pair (five pairs a message).
+_INSERT_DELIVERED = {
+    "sqlite": "INSERT OR IGNORE INTO delivered_article (chat_id, article_id, delivered_at) "
+    "SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]'), :now "
+    "FROM json_each(:pairs) AS p",
+    "postgresql": "INSERT INTO delivered_article (chat_id, article_id, delivered_at) "
+    "SELECT CAST(p.value ->> 0 AS BIGINT), CAST(p.value ->> 1 AS INTEGER), :now "
+    "FROM json_array_elements(CAST(:pairs AS JSON)) AS p ON CONFLICT DO NOTHING",
+}
+
+
+def insert_delivered(*, session: Session, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
+    """Record (chat_id, article_id) pairs as delivered at ``now``; pairs already there stay."""
+    if not pairs:
+        return
+    sql = _INSERT_DELIVERED["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
+    statement = text(sql).bindparams(
+        bindparam("now", type_=UTCDateTime()), bindparam("pairs", type_=String())
+    )
+    session.execute(
+        statement, {"now": now, "pairs": json.dumps([[int(c), int(a)] for c, a in pairs])}
+    )
 
 
 def move_deliveries(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
