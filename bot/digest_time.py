@@ -1,6 +1,6 @@
 """Pure local-time arithmetic for digest scheduling: "08:00 in Europe/Berlin" → UTC instants.
 
-DST policy (tested in tests/test_digest_time.py):
+DST policy (tested in tests/bot/test_digest_time.py):
 * a local time that does not exist that day (spring-forward gap, e.g. 02:30 in Berlin on the last
   Sunday of March) is sent once, at the instant the gap ends (03:00 local);
 * a local time that happens twice (fall back) is sent once, at its first occurrence (fold=0).

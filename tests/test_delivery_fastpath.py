@@ -28,11 +28,11 @@ from bot.delivery import (
 )
 from storage.models import Chat, DeliveredArticle
 from storage.outbox import insert_delivered
+from tests.bot.test_delivery import articles, make_bot, plan, sent_counts, users
 from tests.factories import make_article
 from tests.fake_telegram import FakeTelegram, FakeTelegramServer
-from tests.test_delivery import articles, make_bot, plan, sent_counts, users
 
-__all__ = ["articles"]  # the fixture, shared with tests/test_delivery.py
+__all__ = ["articles"]  # the fixture, shared with tests/bot/test_delivery.py
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"

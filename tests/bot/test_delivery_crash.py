@@ -26,9 +26,9 @@ from bot.config import Settings
 from bot.delivery import Broadcaster, DeliveryOptions
 from bot.ratelimit import RateLimits
 from storage.models import Delivery
+from tests.bot.test_delivery import SAFETY, make_bot, plan, users
 from tests.factories import make_article
 from tests.fake_telegram import FakeTelegram, FakeTelegramServer
-from tests.test_delivery import SAFETY, make_bot, plan, users
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 SCALE = 6.0  # 180 msg/s: 300 chats take under two seconds
 CHATS = 300
-PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 SENDER = textwrap.dedent(
     """

@@ -22,7 +22,7 @@ from bot.i18n import (
     translator,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
 ZH_PO = LOCALES / "zh_Hans" / "LC_MESSAGES" / "messages.po"

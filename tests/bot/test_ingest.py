@@ -29,7 +29,7 @@ from storage.models import Article
 from storage.schemas import ArticleView
 from tests.factories import article_record
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 SEED = DATA / "seed-article.json"
 NOW = datetime(2026, 6, 16, 12, 0, tzinfo=UTC)
 

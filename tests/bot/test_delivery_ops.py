@@ -20,9 +20,9 @@ from bot.ops import dry_run, format_dry_run, format_status, stats_report, status
 from bot.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.ratelimit import RateLimits, TelegramRateLimiter
 from storage.models import Chat, ChatTag, Delivery, Tag
+from tests.bot.test_delivery import FAST, add_db_chat, make_bot, plan, users
 from tests.factories import make_article
 from tests.fake_telegram import FakeTelegram, FakeTelegramServer
-from tests.test_delivery import FAST, add_db_chat, make_bot, plan, users
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"

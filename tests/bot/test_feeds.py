@@ -21,7 +21,7 @@ from bot.ingest import USER_AGENT, make_http_client, run_import
 from storage.articles import count_articles
 from storage.models import Article, FeedState
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 NOW = datetime(2026, 6, 16, 12, 0, tzinfo=UTC)
 LAST_MODIFIED = "Mon, 15 Jun 2026 10:00:00 GMT"
 
