@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import Message, Update
 from telegram.ext import CommandHandler
 
@@ -19,6 +21,7 @@ from bot.render import (
     top_header,
 )
 from handlers.common import CallbackHandler, argument, edit, notify, send, too_long
+from storage.schemas import ArticleView
 
 
 def _count(text: str) -> int | None:
@@ -29,22 +32,26 @@ def _count(text: str) -> int | None:
     return None
 
 
-async def top(update: Update, context: BotContext) -> None:
+async def _ranked_list(
+    update: Update,
+    context: BotContext,
+    fetch: Callable[..., list[ArticleView]],
+    header: Callable[[str], str],
+) -> None:
     limit = _count(argument(context))
     if limit is None:
         await notify(update, context, Notice.BAD_COUNT)
         return
-    articles = catalog.top(context.deps, limit=limit)
-    await send(update, render_article_list(top_header(context.lang), articles, context.lang))
+    articles = fetch(context.deps, limit=limit)
+    await send(update, render_article_list(header(context.lang), articles, context.lang))
+
+
+async def top(update: Update, context: BotContext) -> None:
+    await _ranked_list(update, context, catalog.top, top_header)
 
 
 async def latest(update: Update, context: BotContext) -> None:
-    limit = _count(argument(context))
-    if limit is None:
-        await notify(update, context, Notice.BAD_COUNT)
-        return
-    articles = catalog.latest(context.deps, limit=limit)
-    await send(update, render_article_list(latest_header(context.lang), articles, context.lang))
+    await _ranked_list(update, context, catalog.latest, latest_header)
 
 
 async def digest(update: Update, context: BotContext) -> None:
