@@ -26,6 +26,11 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
+    text = update.effective_message.text if update.effective_message else None
+    command = (text or "").split(maxsplit=1)[0]
+    _name, _at, addressee = command.partition("@")
+    if addressee and addressee.lower() != context.bot.username.lower():
+        return  # another bot's command in a group: not ours to answer
     await notify(update, context, Notice.UNKNOWN_COMMAND)
 
 

@@ -183,3 +183,12 @@ async def test_article_missing_the_readers_language_is_labelled(bot: Harness) ->
     first_line = text.splitlines()[0]
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in first_line)  # the English title
     assert "英文" in text  # labelled: shown in English, no Chinese version
+
+
+async def test_other_bots_commands_in_groups_are_left_alone(bot: Harness) -> None:
+    boss = bot.fake.create_user("Boss")
+    group = bot.fake.create_group("AI club", members=[boss], admins=[boss], creator=boss)
+    await bot.fake.send_text(group, boss, "/frobnicate@some_other_bot")
+    ours = await bot.command(group, boss, f"/frobnicate@{bot.fake.bot.username}")
+    assert "/help" in (ours.text or "")
+    assert len(bot.fake.bot_messages(group)) == 1  # only the answer to our own command
