@@ -184,3 +184,9 @@ def set_tag_followed(
 
 def is_admin(deps: Deps, user_id: int | None) -> bool:
     return user_id is not None and user_id in deps.settings.admin_ids
+
+
+def bot_left(deps: Deps, *, chat_id: int) -> None:
+    """Blocked in a private chat or removed from a group: keep settings, send nothing more."""
+    with session_scope(deps.engine) as session:
+        chat_store.deactivate_chat(session=session, chat_id=chat_id)

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 from bot import callbacks as cb
 from bot.context import BotContext
 from bot.render import Notice
-from handlers import admin, articles, inline, settings, start, tags
+from handlers import admin, articles, inline, membership, settings, start, tags
 from handlers.common import CallbackHandler, notify, resolve_locale
 from handlers.errors import on_error
 
@@ -42,6 +42,7 @@ def register(application: Application[Any, BotContext, Any, Any, Any, Any]) -> N
     for module in (start, articles, settings, tags, admin):
         application.add_handlers(module.COMMANDS)
     application.add_handlers(inline.HANDLERS)
+    application.add_handlers(membership.HANDLERS)
     application.add_handler(CallbackQueryHandler(route_callback))
     application.add_handler(start.FALLBACK)
     application.add_error_handler(on_error)
