@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -57,6 +57,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
+from yarl import URL
 
 from bot.config import Settings
 from bot.digest import DigestBuilder, DigestPlan, RenderedDigest
@@ -215,7 +216,7 @@ class Broadcaster:
         exhausted = False
         last_flush = time.monotonic()
         if self.options.fast_path:
-            self._client = fast_client_for(self.bot)
+            self._client = fast_client_for(self.bot, connections=self.options.workers)
         try:
             while not self._stop.is_set():
                 if not exhausted and len(buffer) < max(1, self.options.claim_batch // 2):
@@ -530,153 +531,25 @@ class Broadcaster:
 
 # --- the lean Bot API client (broadcast fast path) ------------------------------------------
 
-
-class _ReadTimeout(_MaybeSent):
-    """The request was written and no complete answer came within the read timeout."""
-
-
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 keep-alive connection: one request at a time, no pipelining."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        self._status = 0
-        self._length: int | None = None
-        self._chunked = False
-        self.keep_alive = True
-
-    # asyncio callbacks
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self._waiter is None or self._waiter.done():
-            self._abort(None)  # nothing was asked: a confused server; never reuse this one
-            return
-        self._buffer += data
-        try:
-            self._parse()
-        except ValueError as exc:
-            self._abort(_MaybeSent(f"malformed HTTP response: {exc}"))
-
-    def eof_received(self) -> bool:
-        if self._status and self._length is None and not self._chunked:
-            self._finish(bytes(self._buffer))  # a body delimited by the end of the connection
-        self._abort(_MaybeSent("server disconnected without sending a complete response"))
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._abort(_MaybeSent(f"connection lost: {exc or 'closed by the server'}"))
-
-    # requests
-    def request(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
-        assert self.transport is not None
-        waiter: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        self._buffer.clear()
-        self._status, self._length, self._chunked = 0, None, False
-        self.transport.write(data)
-        return waiter
-
-    def timed_out(self) -> None:
-        self._abort(_ReadTimeout("read timeout"))
-
-    def close(self) -> None:
-        self._abort(None)
-
-    def _abort(self, error: Exception | None) -> None:
-        self.closed = True
-        self.keep_alive = False
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error or _MaybeSent("connection closed"))
-        if self.transport is not None:
-            self.transport.close()
-
-    def _finish(self, body: bytes) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self._status, body))
-        if not self.keep_alive:
-            self.close()
-
-    def _parse(self) -> None:
-        buf = self._buffer
-        while not self._status:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > 65536:
-                    raise ValueError("header too long")
-                return
-            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-            del buf[: end + 4]
-            version, _, rest = lines[0].partition(" ")
-            if not version.startswith("HTTP/1."):
-                raise ValueError(f"status line {lines[0][:40]!r}")
-            status = int(rest[:3])
-            if 100 <= status < 200:
-                continue  # informational: the real answer follows
-            self.keep_alive = version == "HTTP/1.1"
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                name = name.strip().lower()
-                if name == "content-length":
-                    self._length = int(value)
-                elif name == "transfer-encoding":
-                    self._chunked = "chunked" in value.lower()
-                elif name == "connection":
-                    value = value.lower()
-                    if "close" in value:
-                        self.keep_alive = False
-                    elif "keep-alive" in value:
-                        self.keep_alive = True
-            if status in (204, 304):
-                self._length = 0
-            if self._length is None and not self._chunked:
-                self.keep_alive = False  # the body runs to the end of the connection
-            self._status = status
-        if self._chunked:
-            body = _dechunk(buf)
-            if body is not None:
-                self._finish(body)
-        elif self._length is not None and len(buf) >= self._length:
-            if len(buf) > self._length:
-                self.keep_alive = False  # more than was announced: don't trust the connection
-            self._finish(bytes(buf[: self._length]))
-
-
-def _dechunk(buf: bytearray) -> bytes | None:
-    """The body of a complete chunked message in ``buf``, or None while it is incomplete."""
-    body = bytearray()
-    pos = 0
-    while True:
-        eol = buf.find(b"\r\n", pos)
-        if eol < 0:
-            return None
-        size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip() or b"x", 16)
-        pos = eol + 2
-        if size == 0:
-            # Trailers (ignored) end with an empty line.
-            end = buf.find(b"\r\n\r\n", pos - 2)
-            return bytes(body) if end >= 0 else None
-        if len(buf) < pos + size + 2:
-            return None
-        body += buf[pos : pos + size]
-        pos += size + 2
+# Raised only while the connector was still getting a connection (connect refused, DNS, TLS
+# handshake, connect timeout): no byte of the request can have left. aiohttp < 3.10 has no
+# ``ConnectionTimeoutError``; there a connect timeout is a plain ``ServerTimeoutError``, the
+# same class as a read timeout, so it counts as "may have been sent" (the safe side).
+_CONNECT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientConnectorError,) + (
+    (aiohttp.ConnectionTimeoutError,) if hasattr(aiohttp, "ConnectionTimeoutError") else ()
+)
 
 
 class BotApiClient:
-    """A minimal HTTP/1.1 keep-alive client for ``POST <base_url>/<method>`` with a JSON body.
+    """``POST <base_url>/<method>`` with a pre-serialised JSON body, over one aiohttp session.
 
     The broadcast's hot path, where PTB's generic stack (object building, form encoding, the
-    httpx connection pool, ``Message`` parsing) costs several times the work itself. Errors
-    are raised as the same PTB exceptions ``BaseRequest`` raises; their ``__cause__`` says
-    whether the request can have reached Telegram (``_MaybeSent``) or not (``_NotSent``).
+    httpx connection pool, ``Message`` parsing) costs several times the work itself. HTTP,
+    keep-alive and TLS are aiohttp's (``ClientSession`` over a ``TCPConnector``); the session
+    is opened on the first request and closed by ``aclose``. Errors are raised as the same PTB
+    exceptions ``BaseRequest`` raises; their ``__cause__`` says whether the request can have
+    reached Telegram (``_MaybeSent``) or not (``_NotSent``), and its own ``__cause__`` is the
+    aiohttp exception.
     """
 
     def __init__(
@@ -686,95 +559,76 @@ class BotApiClient:
         connect_timeout: float | None = 5.0,
         read_timeout: float | None = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        connections: int = 16,
+        keepalive_timeout: float = 15.0,
     ) -> None:
-        url = urlsplit(base_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
+        url = URL(base_url.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"unsupported Bot API URL scheme: {url.scheme!r}")
-        self._host = url.hostname
-        self._port = url.port or (443 if url.scheme == "https" else 80)
-        self._ssl: ssl.SSLContext | None = None
+        self._base = str(url)
+        self._urls: dict[str, URL] = {}
+        self._ssl: ssl.SSLContext | bool = True
         if url.scheme == "https":
+            # The trust store PTB's own httpx transport uses (certifi, SSL_CERT_FILE/DIR).
             self._ssl = ssl_context or httpx.create_ssl_context()
-        default_port = self._port == (443 if url.scheme == "https" else 80)
-        host_header = url.hostname if default_port else f"{url.hostname}:{self._port}"
-        if ":" in url.hostname and default_port:
-            host_header = f"[{url.hostname}]"
-        self._prefix = url.path.rstrip("/")
-        self._head = (
-            f"Host: {host_header}\r\nUser-Agent: digestbot\r\n"
-            "Content-Type: application/json\r\nContent-Length: "
-        ).encode("latin-1")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._idle: list[_Connection] = []
-        self._open: set[_Connection] = set()
+        self.connections = max(1, connections)
+        self.keepalive_timeout = keepalive_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.connections,
+            keepalive_timeout=self.keepalive_timeout,
+            ssl=self._ssl,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # Bounded per phase: a connect timeout proves nothing was sent, a read timeout
+            # does not. No overall or pool timeout (at most ``connections`` requests at once).
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=None,
+                sock_connect=self.connect_timeout,
+                sock_read=self.read_timeout,
+            ),
+            headers={"Content-Type": "application/json", "User-Agent": "digestbot"},
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,  # proxies from the environment: fast_client_for falls back to PTB
+        )
+        return self._session
 
     async def post(self, method: str, body: bytes) -> tuple[int, bytes]:
         """(HTTP status, body) of ``POST method``; PTB's NetworkError/TimedOut on failure."""
-        conn = await self._acquire()
-        loop = asyncio.get_running_loop()
-        request = b"POST %s/%s HTTP/1.1\r\n%s%d\r\n\r\n%s" % (
-            self._prefix.encode("latin-1"),
-            method.encode("ascii"),
-            self._head,
-            len(body),
-            body,
-        )
-        waiter = conn.request(request)
-        timer = None
-        if self.read_timeout is not None:
-            timer = loop.call_later(self.read_timeout, conn.timed_out)
+        session = self._session or self._open()
+        url = self._urls.get(method)
+        if url is None:
+            url = self._urls[method] = URL(f"{self._base}/{method}")
         try:
-            result = await waiter
-        except _ReadTimeout as exc:
-            self._open.discard(conn)
-            raise TimedOut("Timed out: read timeout") from exc
-        except _MaybeSent as exc:
-            self._open.discard(conn)
-            raise NetworkError(f"Bot API connection: {exc}") from exc
-        except BaseException:
-            self._open.discard(conn)
-            conn.close()  # cancelled mid-request: the answer would confuse the next request
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if conn.keep_alive and not conn.closed:
-            self._idle.append(conn)
-        else:
-            self._open.discard(conn)
-            conn.close()
-        return result
-
-    async def _acquire(self) -> _Connection:
-        while self._idle:
-            conn = self._idle.pop()
-            if not conn.closed:
-                return conn
-            self._open.discard(conn)
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                _, conn = await loop.create_connection(
-                    _Connection,
-                    self._host,
-                    self._port,
-                    ssl=self._ssl,
-                    server_hostname=self._host if self._ssl else None,
-                )
-        except TimeoutError as exc:
-            raise TimedOut("Timed out: connect timeout") from _NotSent(f"connect timeout: {exc}")
-        except OSError as exc:  # refused, unreachable, DNS, TLS handshake
-            raise NetworkError(f"Bot API connect error: {exc}") from _NotSent(str(exc))
-        self._open.add(conn)
-        return conn
+            async with session.post(url, data=body, allow_redirects=False) as response:
+                return response.status, await response.read()
+        except _CONNECT_ERRORS as exc:
+            if isinstance(exc, TimeoutError):
+                raise TimedOut("Timed out: connect timeout") from _chained(_NotSent, exc)
+            raise NetworkError(f"Bot API connect error: {exc}") from _chained(_NotSent, exc)
+        except TimeoutError as exc:  # sock_read (SocketTimeoutError), after writing
+            raise TimedOut("Timed out: read timeout") from _chained(_MaybeSent, exc)
+        except (aiohttp.ClientError, OSError) as exc:
+            # ServerDisconnectedError, ClientPayloadError, ClientOSError, a malformed answer:
+            # the connection was up, so the request may have been written and applied.
+            raise NetworkError(f"Bot API connection: {exc!r}") from _chained(_MaybeSent, exc)
 
     async def aclose(self) -> None:
-        for conn in [*self._open, *self._idle]:
-            conn.close()
-        self._open.clear()
-        self._idle.clear()
-        await asyncio.sleep(0)  # let the transports close
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+def _chained(kind: type[Exception], exc: BaseException) -> Exception:
+    marker = kind(str(exc) or type(exc).__name__)
+    marker.__cause__ = exc
+    return marker
 
 
 _PROXY_VARIABLES = (
@@ -788,7 +642,7 @@ _PROXY_VARIABLES = (
 _PLAIN_HTTPX_KWARGS = frozenset({"timeout", "proxy", "limits", "transport", "http1", "http2"})
 
 
-def fast_client_for(bot: ExtBot[Any]) -> BotApiClient | None:
+def fast_client_for(bot: ExtBot[Any], *, connections: int = 16) -> BotApiClient | None:
     """A ``BotApiClient`` equivalent to the bot's own request setup, or None if there is none.
 
     Only a plain ``HTTPXRequest`` qualifies: no proxy (argument or environment), no custom
@@ -808,7 +662,10 @@ def fast_client_for(bot: ExtBot[Any]) -> BotApiClient | None:
     connect = timeout.connect if isinstance(timeout, httpx.Timeout) else 5.0
     try:
         return BotApiClient(
-            bot.base_url, connect_timeout=connect, read_timeout=request.read_timeout
+            bot.base_url,
+            connect_timeout=connect,
+            read_timeout=request.read_timeout,
+            connections=connections,
         )
     except ValueError:
         return None

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
+import shutil
+import ssl
+import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -104,22 +110,38 @@ async def test_api_errors_are_the_exceptions_ptb_raises(code: int, payload: byte
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Start = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
-async def raw_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+async def raw_server() -> AsyncIterator[Start]:
+    """Start a raw TCP (or TLS) server with a handler; its Bot API base URL."""
     servers: list[asyncio.Server] = []
+    handlers: set[asyncio.Task[Any]] = set()
 
-    async def start(handler: Handler) -> str:
-        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async def start(handler: Handler, tls: ssl.SSLContext | None = None) -> str:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            handlers.add(task)
+            try:
+                await handler(reader, writer)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
         servers.append(server)
         port = server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/botTOKEN"
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}/botTOKEN"
 
     yield start
     for server in servers:
         server.close()
         await server.wait_closed()
+    for task in handlers:
+        task.cancel()
+    await asyncio.gather(*handlers, return_exceptions=True)
+    await asyncio.sleep(0)  # let the closed transports go
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
@@ -132,16 +154,31 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
-async def test_client_reads_length_chunked_and_close_delimited_answers(
-    raw_server: Callable[[Handler], Awaitable[str]],
+def _header(request: bytes, name: bytes) -> bytes:
+    head = request.split(b"\r\n\r\n", 1)[0]
+    values = [
+        line.split(b":", 1)[1].strip()
+        for line in head.split(b"\r\n")[1:]
+        if line.split(b":", 1)[0].strip().lower() == name.lower()
+    ]
+    assert len(values) == 1, (name, head)
+    return values[0]
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+OK += b'{"ok":true}'
+
+
+async def test_client_posts_json_and_reads_length_chunked_and_close_delimited_answers(
+    raw_server: Start,
 ) -> None:
     requests: list[bytes] = []
     answers = [
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-        b'{"ok":true}',
+        OK,
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b'4\r\n{"ok\r\n7;x=1\r\n":true}\r\n0\r\nX-Trailer: 1\r\n\r\n',
         b"HTTP/1.0 502 Bad Gateway\r\n\r\n<html>502</html>",
+        b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
     ]
     connections = 0
 
@@ -164,47 +201,240 @@ async def test_client_reads_length_chunked_and_close_delimited_answers(
         assert await client.post("sendMessage", b'{"chat_id":1}') == (200, b'{"ok":true}')
         assert await client.post("sendMessage", b'{"chat_id":2}') == (200, b'{"ok":true}')
         assert await client.post("sendMessage", b'{"chat_id":3}') == (502, b"<html>502</html>")
+        assert connections == 1  # kept alive across the three; HTTP/1.0 then closes it
+        # A redirect is an answer (PTB's httpx does not follow them either): not followed.
+        assert await client.post("sendMessage", b'{"chat_id":4}') == (302, b"")
     finally:
         await client.aclose()
-    assert connections == 1  # kept alive across the three
-    assert requests[0].startswith(b"POST /botTOKEN/sendMessage HTTP/1.1\r\n")
-    assert requests[2].endswith(b'\r\n\r\n{"chat_id":3}')
+    assert connections == 2
+    assert len(requests) == 4
+    for number, request in enumerate(requests, 1):
+        assert request.startswith(b"POST /botTOKEN/sendMessage HTTP/1.1\r\n")
+        assert request.endswith(b'\r\n\r\n{"chat_id":%d}' % number)
+        assert _header(request, b"Content-Type") == b"application/json"
+        assert _header(request, b"Content-Length") == b"13"
+        assert _header(request, b"Host") == b"127.0.0.1:%d" % int(
+            requests[0].split(b"Host: 127.0.0.1:")[1].split(b"\r\n")[0]
+        )
 
 
-async def test_client_errors_say_whether_the_request_may_have_arrived(
-    raw_server: Callable[[Handler], Awaitable[str]],
+async def test_an_idle_connection_the_server_closed_is_replaced_not_an_error(
+    raw_server: Start,
 ) -> None:
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)  # applied, then the connection drops without an answer
-        writer.close()
+    # Servers (Telegram's too) close idle keep-alive connections; that is not a lost request.
+    connections = 0
 
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
         await _read_request(reader)
-        await asyncio.sleep(1)
-        writer.close()
+        writer.write(OK)  # keep-alive by default (HTTP/1.1) ...
+        await writer.drain()
+        writer.close()  # ... but the server hangs up once idle
 
-    dropped = BotApiClient(await raw_server(swallow))
-    with pytest.raises(NetworkError) as lost:
-        await dropped.post("sendMessage", b"{}")
+    client = BotApiClient(await raw_server(handler))
+    try:
+        assert await client.post("sendMessage", b"{}") == (200, b'{"ok":true}')
+        await asyncio.sleep(0.1)
+        assert await client.post("sendMessage", b"{}") == (200, b'{"ok":true}')
+    finally:
+        await client.aclose()
+    assert connections == 2
+
+
+async def _swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)  # applied, then the connection drops without an answer
+    writer.close()
+
+
+async def _drop_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.transport.abort()  # accepted, then reset: whatever was written may have arrived
+
+
+async def _hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    await asyncio.sleep(1)
+    writer.close()
+
+
+async def _truncated(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b'{"ok":true,')
+    await writer.drain()
+    writer.close()
+
+
+async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "aiohttp_error"),
+    [
+        (_swallow, NetworkError, aiohttp.ServerDisconnectedError),
+        (_drop_at_once, NetworkError, aiohttp.ClientError),
+        (_hang, TimedOut, aiohttp.SocketTimeoutError),
+        (_truncated, NetworkError, aiohttp.ClientPayloadError),
+        (_garbage, NetworkError, aiohttp.ClientResponseError),
+    ],
+    ids=["answer-lost", "accepted-then-reset", "read-timeout", "truncated-body", "not-http"],
+)
+async def test_failures_after_connecting_may_have_been_sent(
+    raw_server: Start, handler: Handler, error: type[Exception], aiohttp_error: type[Exception]
+) -> None:
+    requests = 0
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        requests += 1
+        await handler(reader, writer)
+
+    client = BotApiClient(await raw_server(counting), read_timeout=0.3)
+    try:
+        with pytest.raises(error) as raised:
+            await client.post("sendMessage", b"{}")
+    finally:
+        await client.aclose()
+    assert type(raised.value) is error
+    assert isinstance(raised.value.__cause__, _MaybeSent)
+    assert isinstance(raised.value.__cause__.__cause__, aiohttp_error | OSError)
+    if aiohttp_error is not aiohttp.ClientError:
+        assert isinstance(raised.value.__cause__.__cause__, aiohttp_error)
+    assert requests == 1  # and never silently retried (POST is not idempotent)
+
+
+async def test_a_request_lost_on_a_reused_connection_is_not_retried(raw_server: Start) -> None:
+    # aiohttp retries idempotent methods once on a reused connection; never our POSTs.
+    received: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await _read_request(reader))
+        writer.write(OK)
+        await writer.drain()
+        received.append(await _read_request(reader))  # applied, then no answer
+        writer.transport.abort()
+
+    client = BotApiClient(await raw_server(handler))
+    try:
+        assert (await client.post("sendMessage", b'{"chat_id":1}'))[0] == 200
+        with pytest.raises(NetworkError) as lost:
+            await client.post("sendMessage", b'{"chat_id":2}')
+        await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
     assert isinstance(lost.value.__cause__, _MaybeSent)
-    await dropped.aclose()
+    assert len(received) == 2
 
-    slow = BotApiClient(await raw_server(hang), read_timeout=0.2)
-    with pytest.raises(TimedOut) as timed_out:
-        await slow.post("sendMessage", b"{}")
-    assert isinstance(timed_out.value.__cause__, _MaybeSent)
-    await slow.aclose()
 
+async def test_connect_failures_were_not_sent(
+    raw_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Nobody listening: refused before anything was sent.
-    probe = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    probe = await asyncio.start_server(_swallow, "127.0.0.1", 0)
     port = probe.sockets[0].getsockname()[1]
     probe.close()
     await probe.wait_closed()
     refused = BotApiClient(f"http://127.0.0.1:{port}/botTOKEN")
-    with pytest.raises(NetworkError) as not_sent:
-        await refused.post("sendMessage", b"{}")
+    try:
+        with pytest.raises(NetworkError) as not_sent:
+            await refused.post("sendMessage", b"{}")
+    finally:
+        await refused.aclose()
+    assert type(not_sent.value) is NetworkError
     assert isinstance(not_sent.value.__cause__, _NotSent)
-    await refused.aclose()
+    assert isinstance(not_sent.value.__cause__.__cause__, aiohttp.ClientConnectorError)
+
+    # The TCP handshake never completes: a connect timeout, nothing sent.
+    accepted = 0
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        await _swallow(reader, writer)
+
+    url = await raw_server(counting)
+    loop = asyncio.get_running_loop()
+
+    async def never(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(loop, "sock_connect", never)
+    monkeypatch.setattr(loop, "create_connection", never)
+    slow = BotApiClient(url, connect_timeout=0.2)
+    try:
+        with pytest.raises(TimedOut) as timed_out:
+            await slow.post("sendMessage", b"{}")
+    finally:
+        await slow.aclose()
+    assert isinstance(timed_out.value.__cause__, _NotSent)
+    assert isinstance(timed_out.value.__cause__.__cause__, TimeoutError)
+    assert accepted == 0
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA): (cert.pem, key.pem)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = shlex.split(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
+    )
+    subprocess.run(
+        [*command, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_keep_alive_and_certificate_checks(
+    raw_server: Start, certificate: tuple[Path, Path]
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    connections = 0
+    requests: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                requests.append(await _read_request(reader))
+                writer.write(OK)
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+    url = await raw_server(handler, server_tls)
+    trusting = BotApiClient(url, ssl_context=ssl.create_default_context(cafile=str(cert)))
+    try:
+        for _ in range(3):
+            assert await trusting.post("sendMessage", b'{"chat_id":1}') == (200, b'{"ok":true}')
+    finally:
+        await trusting.aclose()
+    assert connections == 1 and len(requests) == 3
+    assert requests[0].startswith(b"POST /botTOKEN/sendMessage HTTP/1.1\r\n")
+
+    # The default trust store (certifi, as PTB's httpx) rejects it: nothing was sent.
+    default = BotApiClient(url)
+    try:
+        with pytest.raises(NetworkError) as rejected:
+            await default.post("sendMessage", b'{"chat_id":2}')
+    finally:
+        await default.aclose()
+    assert isinstance(rejected.value.__cause__, _NotSent)
+    assert isinstance(rejected.value.__cause__.__cause__, aiohttp.ClientConnectorCertificateError)
+    assert len(requests) == 3
 
 
 async def test_fast_path_only_for_a_plain_httpx_request(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,6 +479,49 @@ async def test_both_stacks_deliver_the_same_message(
     message = fake.bot_messages(chats[0])[0]
     assert message.text.startswith("📰")
     assert message.reply_markup is not None and "inline_keyboard" in message.reply_markup
+
+
+async def test_refused_connections_are_retried_until_telegram_is_back_then_sent_once(
+    engine: Engine, settings: Settings, articles: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTelegram()
+    async with FakeTelegramServer(fake) as first:
+        [chat_id] = users(fake, engine, 1)
+        bot = await make_bot(first)
+        port = first.port
+    plan(engine)  # the server is gone now: every connect is refused
+    failures: list[BaseException] = []
+    refused = asyncio.Event()
+    sessions: list[aiohttp.ClientSession] = []
+    post = BotApiClient.post
+
+    async def watched(self: BotApiClient, method: str, body: bytes) -> tuple[int, bytes]:
+        try:
+            return await post(self, method, body)
+        except TelegramError as exc:
+            failures.append(exc)
+            refused.set()
+            raise
+        finally:
+            if self._session is not None and self._session not in sessions:
+                sessions.append(self._session)
+
+    monkeypatch.setattr(BotApiClient, "post", watched)
+    options = DeliveryOptions(backoff_base=0.1, max_network_retries=8, flush_interval=0.05)
+    sender = Broadcaster(bot=bot, engine=engine, settings=settings, options=options)
+    try:
+        running = asyncio.create_task(sender.run_pass())
+        await asyncio.wait_for(refused.wait(), timeout=10)
+        async with FakeTelegramServer(fake, port=port):
+            stats = await asyncio.wait_for(running, timeout=30)
+    finally:
+        await bot.shutdown()
+    assert stats.sent == 1 and stats.unknown == 0
+    assert all(isinstance(f, NetworkError) for f in failures)
+    assert all(isinstance(f.__cause__, _NotSent) for f in failures)
+    assert len(fake.requests_for("sendMessage")) == 1
+    assert len(fake.bot_messages(chat_id)) == 1
+    assert len(sessions) == 1 and sessions[0].closed  # one session for the pass, closed
 
 
 def test_insert_delivered_is_one_statement_and_ignores_repeats(any_engine: Engine) -> None:
