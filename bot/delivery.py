@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -57,7 +58,6 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
-from yarl import URL
 
 from bot.config import Settings
 from bot.digest import DigestBuilder, DigestPlan, RenderedDigest
@@ -101,7 +101,7 @@ class DeliveryOptions:
     shutdown_grace: float = 3.0
     sending_policy: SendingPolicy = "unknown"
     allow_paid_broadcast: bool = False
-    # Send through the lean Bot API client (``BotApiClient``) instead of ``bot.send_message``
+    # Send through the lean aiohttp Bot API client (``BotApiClient``) instead of ``send_message``
     # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
     # same errors. False: always PTB's full stack.
     fast_path: bool = True
@@ -562,11 +562,10 @@ class BotApiClient:
         connections: int = 16,
         keepalive_timeout: float = 15.0,
     ) -> None:
-        url = URL(base_url.rstrip("/"))
-        if url.scheme not in ("http", "https") or not url.host:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"unsupported Bot API URL scheme: {url.scheme!r}")
-        self._base = str(url)
-        self._urls: dict[str, URL] = {}
+        self._base = base_url.rstrip("/")
         self._ssl: ssl.SSLContext | bool = True
         if url.scheme == "https":
             # The trust store PTB's own httpx transport uses (certifi, SSL_CERT_FILE/DIR).
@@ -601,12 +600,11 @@ class BotApiClient:
 
     async def post(self, method: str, body: bytes) -> tuple[int, bytes]:
         """(HTTP status, body) of ``POST method``; PTB's NetworkError/TimedOut on failure."""
-        session = self._session or self._open()
-        url = self._urls.get(method)
-        if url is None:
-            url = self._urls[method] = URL(f"{self._base}/{method}")
+        session = self._session if self._session is not None else self._open()
         try:
-            async with session.post(url, data=body, allow_redirects=False) as response:
+            async with session.post(
+                f"{self._base}/{method}", data=body, allow_redirects=False
+            ) as response:
                 return response.status, await response.read()
         except _CONNECT_ERRORS as exc:
             if isinstance(exc, TimeoutError):
