@@ -5,7 +5,8 @@
 (b) Limits lifted (--unlimited): CPU time of the bot process per delivered message.
     --paid instead keeps the rate limiter on and sends ``allow_paid_broadcast`` requests, so
     the paid lane paces them at 1,000 msg/s (the case the 0.5 ms target is about).
-    --ptb-stack sends through ``bot.send_message`` (PTB's full stack) instead of the lean client.
+    --ptb-stack sends through ``bot.send_message`` (PTB's full stack, httpx) instead of the
+    lean Bot API client (``bot.delivery.BotApiClient``, on aiohttp).
 
 The fake Bot API server runs in a separate process, so the bot's CPU time is its own:
 ``time.process_time()`` of the bot process (every thread, so the outbox's database work in
@@ -125,7 +126,7 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
     cpu = time.process_time() - cpu
     await bot.shutdown()
     print(
-        f"digestbot ({'PTB stack' if args.ptb_stack else 'fast path'}): "
+        f"digestbot ({'PTB stack' if args.ptb_stack else 'fast path, aiohttp'}): "
         f"sent {stats.sent} in {stats.elapsed:.2f}s wall, {cpu:.2f}s CPU "
         f"= {1000 * cpu / max(1, stats.sent):.3f} ms CPU/message; renders {sender.builder.renders}"
     )

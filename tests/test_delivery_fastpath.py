@@ -276,7 +276,7 @@ async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     [
         (_swallow, NetworkError, aiohttp.ServerDisconnectedError),
         (_drop_at_once, NetworkError, aiohttp.ClientError),
-        (_hang, TimedOut, aiohttp.SocketTimeoutError),
+        (_hang, TimedOut, getattr(aiohttp, "SocketTimeoutError", aiohttp.ServerTimeoutError)),
         (_truncated, NetworkError, aiohttp.ClientPayloadError),
         (_garbage, NetworkError, aiohttp.ClientResponseError),
     ],
@@ -347,7 +347,10 @@ async def test_connect_failures_were_not_sent(
     assert isinstance(not_sent.value.__cause__, _NotSent)
     assert isinstance(not_sent.value.__cause__.__cause__, aiohttp.ClientConnectorError)
 
-    # The TCP handshake never completes: a connect timeout, nothing sent.
+    # The TCP handshake never completes: a connect timeout, nothing sent. (aiohttp < 3.10
+    # cannot tell it from a read timeout; the client then says "may have been sent".)
+    if not hasattr(aiohttp, "ConnectionTimeoutError"):
+        return
     accepted = 0
 
     async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
