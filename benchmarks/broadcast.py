@@ -48,7 +48,7 @@ FIRST_USER = 1_000_000
 
 
 def _server(conn: Connection, chats: int, scale: float, limited: bool) -> None:
-    from tests.fake_telegram import FakeTelegram, FakeTelegramServer
+    from bot.emulator import FakeTelegram, FakeTelegramServer
 
     async def main() -> None:
         fake = FakeTelegram()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from bot.app import BotApplication, build_application
 from bot.config import Settings
 from bot.context import Deps
-from tests.fake_telegram import (
+from bot.emulator import (
     CallbackQueryRecord,
     FakeChat,
     FakeMessage,

@@ -17,11 +17,11 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery import Broadcaster, DeliveryOptions
+from bot.emulator import FakeTelegram, FakeTelegramServer
 from bot.planner import plan_once
 from bot.ratelimit import RateLimits, TelegramRateLimiter
 from storage.models import Chat, DeliveredArticle, Delivery
 from tests.factories import make_article
-from tests.fake_telegram import FakeTelegram, FakeTelegramServer
 
 # PTB's own RetryAfter constructor warns about its int/timedelta transition.
 pytestmark = pytest.mark.filterwarnings(

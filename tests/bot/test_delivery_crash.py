@@ -24,11 +24,11 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.delivery import Broadcaster, DeliveryOptions
+from bot.emulator import FakeTelegram, FakeTelegramServer
 from bot.ratelimit import RateLimits
 from storage.models import Delivery
 from tests.bot.test_delivery import SAFETY, make_bot, plan, users
 from tests.factories import make_article
-from tests.fake_telegram import FakeTelegram, FakeTelegramServer
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"

@@ -32,11 +32,11 @@ from bot.delivery import (
     api_error,
     fast_client_for,
 )
+from bot.emulator import FakeTelegram, FakeTelegramServer
 from storage.models import Chat, DeliveredArticle
 from storage.outbox import insert_delivered
 from tests.bot.test_delivery import articles, make_bot, plan, sent_counts, users
 from tests.factories import make_article
-from tests.fake_telegram import FakeTelegram, FakeTelegramServer
 
 __all__ = ["articles"]  # the fixture, shared with tests/bot/test_delivery.py
 

@@ -16,13 +16,13 @@ from bot.config import Settings
 from bot.context import Deps
 from bot.delivery import Broadcaster
 from bot.digest_time import next_occurrence
+from bot.emulator import FakeTelegram, FakeTelegramServer
 from bot.ops import dry_run, format_dry_run, format_status, stats_report, status
 from bot.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.ratelimit import RateLimits, TelegramRateLimiter
 from storage.models import Chat, ChatTag, Delivery, Tag
 from tests.bot.test_delivery import FAST, add_db_chat, make_bot, plan, users
 from tests.factories import make_article
-from tests.fake_telegram import FakeTelegram, FakeTelegramServer
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"

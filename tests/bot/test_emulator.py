@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from tests.fake_telegram import (
+from bot.emulator import (
     FakeEvent,
     FakeTelegram,
     FakeTelegramServer,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
+from bot.emulator import FloodLimiter, FloodLimits
 from bot.ratelimit import RateLimits, SendTicket, TelegramRateLimiter
-from tests.fake_telegram import FloodLimiter, FloodLimits
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"

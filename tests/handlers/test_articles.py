@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
+from bot.emulator import FakeMessage
 from storage.articles import article_id_for_external
-from tests.fake_telegram import FakeMessage
 from tests.harness import Harness
 
 SEED = "seed-margin-financing-2026"

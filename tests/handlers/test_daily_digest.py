@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.emulator import FakeTelegram
 from bot.planner import SERVICE_KEY, DeliveryService
 from storage.outbox import deliveries_for_chat
-from tests.fake_telegram import FakeTelegram
 from tests.harness import SAMPLE_NOW, Clock, Harness, running_bot
 
 
