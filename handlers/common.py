@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 
 from bot import chats
 from bot.context import BotContext
+from bot.i18n import resolve_language
 from bot.render import Notice, Rendered, notice_text, render_notice
 
 # A button handler gets the decoded callback data of the button that was pressed.
@@ -30,8 +31,6 @@ async def resolve_locale(update: object, context: BotContext) -> None:
     chat = update.effective_chat
     code = user.language_code if user else None
     if chat is None:  # inline queries have no chat: the user's language decides
-        from bot.i18n import resolve_language
-
         context.lang = resolve_language(None, code, context.deps.settings.default_language)
         return
     context.lang = chats.resolve_chat(
