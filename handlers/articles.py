@@ -80,26 +80,27 @@ async def show_article(update: Update, context: BotContext, article_id: int, pag
     await send(update, render_article_detail(article, context.lang, page, now=context.deps.clock()))
 
 
-async def article(update: Update, context: BotContext) -> None:
+async def _article_argument(update: Update, context: BotContext) -> int | None:
+    """The article number given to /article or /share; a usage hint when there is none."""
     text = argument(context)
     if await too_long(update, context, text):
-        return
+        return None
     article_id = _article_id(text)
     if article_id is None:
         await notify(update, context, Notice.ARTICLE_USAGE)
-        return
-    await show_article(update, context, article_id)
+    return article_id
+
+
+async def article(update: Update, context: BotContext) -> None:
+    article_id = await _article_argument(update, context)
+    if article_id is not None:
+        await show_article(update, context, article_id)
 
 
 async def share(update: Update, context: BotContext) -> None:
-    text = argument(context)
-    if await too_long(update, context, text):
-        return
-    article_id = _article_id(text)
-    if article_id is None:
-        await notify(update, context, Notice.ARTICLE_USAGE)
-        return
-    await _send_share(update, context, article_id)
+    article_id = await _article_argument(update, context)
+    if article_id is not None:
+        await _send_share(update, context, article_id)
 
 
 async def _send_share(update: Update, context: BotContext, article_id: int) -> None:
