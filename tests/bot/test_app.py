@@ -1,0 +1,39 @@
+"""The Application that build_application makes: jobs on the JobQueue, feed polling wired in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.app import build_application
+from bot.config import Settings
+from storage.articles import count_articles
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _jobs(settings: Settings, engine: Engine) -> dict[str, object]:
+    app = build_application(settings, engine, token="123:TEST")
+    assert app.job_queue is not None
+    return {job.name: job for job in app.job_queue.jobs() if job.name}
+
+
+def test_planner_runs_periodically_and_feeds_only_when_configured(
+    settings: Settings, engine: Engine
+) -> None:
+    assert {"digest-planner", "digest-planner-start"} <= set(_jobs(settings, engine))
+    assert "feed-poll" not in _jobs(settings, engine)
+    with_feeds = settings.model_copy(update={"feeds": [str(DATA / "rss.xml")]})
+    assert "feed-poll" in _jobs(with_feeds, engine)
+
+
+async def test_feed_job_imports_the_configured_feeds(settings: Settings, engine: Engine) -> None:
+    with_feeds = settings.model_copy(update={"feeds": [str(DATA / "rss.xml")]})
+    app = build_application(with_feeds, engine, token="123:TEST")
+    assert app.job_queue is not None
+    job = next(j for j in app.job_queue.jobs() if j.name == "feed-poll")
+    await job.callback(None)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        assert count_articles(session=session) > 0
