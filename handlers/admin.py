@@ -9,7 +9,7 @@ from bot import chats
 from bot.context import BotContext
 from bot.ops import stats_report
 from bot.render import Notice
-from handlers.common import notify, send
+from handlers.common import blocking, notify, send
 
 
 async def stats(update: Update, context: BotContext) -> None:
@@ -17,7 +17,7 @@ async def stats(update: Update, context: BotContext) -> None:
     if not chats.is_admin(context.deps, user.id if user else None):
         await notify(update, context, Notice.OPERATORS_ONLY)
         return
-    await send(update, stats_report(context.deps, context.lang))
+    await send(update, await blocking(stats_report, context.deps, context.lang))
 
 
 COMMANDS = [CommandHandler("stats", stats)]

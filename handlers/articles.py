@@ -20,7 +20,7 @@ from bot.render import (
     search_header,
     top_header,
 )
-from handlers.common import CallbackHandler, argument, edit, notify, send, too_long
+from handlers.common import CallbackHandler, argument, blocking, edit, notify, send, too_long
 from storage.schemas import ArticleView
 
 
@@ -42,7 +42,7 @@ async def _ranked_list(
     if limit is None:
         await notify(update, context, Notice.BAD_COUNT)
         return
-    articles = fetch(context.deps, limit=limit)
+    articles = await blocking(fetch, context.deps, limit=limit)
     await send(update, render_article_list(header(context.lang), articles, context.lang))
 
 
@@ -57,11 +57,11 @@ async def latest(update: Update, context: BotContext) -> None:
 async def digest(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
-    articles = catalog.digest_preview(context.deps, chat_id=chat_id)
+    articles = await blocking(catalog.digest_preview, context.deps, chat_id=chat_id)
     if not articles:
         await notify(update, context, Notice.NO_ARTICLES)
         return
-    zone = catalog.chat_zone(context.deps, chat_id=chat_id)
+    zone = await blocking(catalog.chat_zone, context.deps, chat_id=chat_id)
     header = digest_header(context.lang, zone, context.deps.clock())
     await send(update, render_article_list(header, articles, context.lang))
 
@@ -73,7 +73,7 @@ def _article_id(text: str) -> int | None:
 
 async def show_article(update: Update, context: BotContext, article_id: int, page: int = 0) -> None:
     """Send an article's detail view (also used by /start deep links)."""
-    article = catalog.article(context.deps, article_id=article_id)
+    article = await blocking(catalog.article, context.deps, article_id=article_id)
     if article is None:
         await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
         return
@@ -104,7 +104,7 @@ async def share(update: Update, context: BotContext) -> None:
 
 
 async def _send_share(update: Update, context: BotContext, article_id: int) -> None:
-    found = catalog.article(context.deps, article_id=article_id)
+    found = await blocking(catalog.article, context.deps, article_id=article_id)
     if found is None:
         await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
         return
@@ -118,7 +118,7 @@ async def search(update: Update, context: BotContext) -> None:
         return
     if await too_long(update, context, query):
         return
-    articles = catalog.search(context.deps, query=query)
+    articles = await blocking(catalog.search, context.deps, query=query)
     if not articles:
         await notify(update, context, Notice.NO_RESULTS, query=query)
         return
@@ -142,7 +142,7 @@ async def on_article_page(update: Update, context: BotContext, data: cb.ArticleP
     if not _is_paged_detail(message):
         await show_article(update, context, data.article_id, data.page)
         return
-    article = catalog.article(context.deps, article_id=data.article_id)
+    article = await blocking(catalog.article, context.deps, article_id=data.article_id)
     if article is None:
         await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=data.article_id)
         return

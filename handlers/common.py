@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -17,6 +18,16 @@ from bot.render import Notice, Rendered, notice_text, render_notice
 # A button handler gets the decoded callback data of the button that was pressed.
 CallbackHandler = Callable[[Update, BotContext, Any], Awaitable[None]]
 CommandCallback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def blocking(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a synchronous service call (database I/O) in a worker thread, so a slow query
+    never stalls the event loop that also drives the broadcast and every other chat."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
 
 # Arguments longer than this are refused before any work (a 5,000-character /search...).
 MAX_ARGUMENT = 256
@@ -33,7 +44,8 @@ async def resolve_locale(update: object, context: BotContext) -> None:
     if chat is None:  # inline queries have no chat: the user's language decides
         context.lang = resolve_language(None, code, context.deps.settings.default_language)
         return
-    context.lang = chats.resolve_chat(
+    context.lang = await blocking(
+        chats.resolve_chat,
         context.deps,
         chat_id=chat.id,
         chat_type=chat.type,

@@ -9,6 +9,7 @@ from telegram.ext import InlineQueryHandler
 from bot import catalog
 from bot.context import BotContext
 from bot.render import article_title, inline_description, render_inline_card
+from handlers.common import blocking
 
 MAX_QUERY = 256
 
@@ -16,7 +17,7 @@ MAX_QUERY = 256
 async def inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     assert query is not None
-    articles = catalog.inline_results(context.deps, query=query.query[:MAX_QUERY])
+    articles = await blocking(catalog.inline_results, context.deps, query=query.query[:MAX_QUERY])
     results = []
     for found in articles:
         text, keyboard = render_inline_card(found, context.lang, context.bot.username)

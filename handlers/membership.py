@@ -8,7 +8,7 @@ from telegram.ext import ChatMemberHandler
 from bot import chats
 from bot.context import BotContext
 from bot.render import render_welcome
-from handlers.common import send
+from handlers.common import blocking, send
 
 _GONE = {ChatMember.LEFT, ChatMember.BANNED}
 
@@ -18,7 +18,7 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
     assert change is not None
     was, now = change.old_chat_member.status, change.new_chat_member.status
     if now in _GONE:
-        chats.bot_left(context.deps, chat_id=change.chat.id)
+        await blocking(chats.bot_left, context.deps, chat_id=change.chat.id)
     elif was in _GONE and change.chat.type != "private":
         await send(update, render_welcome(change.chat.title, context.lang))
 

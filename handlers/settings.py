@@ -28,6 +28,7 @@ from handlers.common import (
     CallbackHandler,
     CommandCallback,
     argument,
+    blocking,
     edit,
     may_change_settings,
     notify,
@@ -93,13 +94,19 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None:
     if not await may_change_settings(update, context):
         return
-    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    current = await blocking(
+        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+    )
     if update.callback_query is None and current is not None and current.subscribed == on:
         notice = Notice.ALREADY_SUBSCRIBED if on else Notice.NOT_SUBSCRIBED
         await notify(update, context, notice)
         return
-    result = chats.set_subscribed(
-        context.deps, chat_id=_chat_id(update), language=context.lang, subscribed=on
+    result = await blocking(
+        chats.set_subscribed,
+        context.deps,
+        chat_id=_chat_id(update),
+        language=context.lang,
+        subscribed=on,
     )
     await _apply(update, context, result, Notice.SUBSCRIBED if on else Notice.UNSUBSCRIBED)
 
@@ -111,7 +118,9 @@ async def language(update: Update, context: BotContext) -> None:
         return
     if await too_long(update, context, choice) or not await may_change_settings(update, context):
         return
-    result = chats.set_language(context.deps, chat_id=_chat_id(update), language=choice)
+    result = await blocking(
+        chats.set_language, context.deps, chat_id=_chat_id(update), language=choice
+    )
     if isinstance(result, SettingError):
         await send(update, render_language_picker(context.lang, context.lang))
         return
@@ -119,7 +128,9 @@ async def language(update: Update, context: BotContext) -> None:
 
 
 async def settings(update: Update, context: BotContext) -> None:
-    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    current = await blocking(
+        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+    )
     assert current is not None
     await send(update, settings_screen(context, current))
 
@@ -136,14 +147,18 @@ def _text_setting(
             return
         if not await may_change_settings(update, context):
             return
-        result = setter(context.deps, chat_id=_chat_id(update), language=context.lang, text=value)
+        result = await blocking(
+            setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+        )
         await _apply(update, context, result, notice, value)
 
     return handler
 
 
 async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
-    current = chats.chat_settings(context.deps, chat_id=_chat_id(update), language=context.lang)
+    current = await blocking(
+        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+    )
     assert current is not None
     lang = context.lang
     rendered: Rendered
@@ -156,7 +171,7 @@ async def _open_picker(update: Update, context: BotContext, screen: str) -> None
     elif screen == "cnt":
         rendered = render_count_picker(lang, current.article_count)
     elif screen == "tags":
-        rendered = tag_handlers.tags_screen(context, _chat_id(update), 0)
+        rendered = await tag_handlers.tags_screen(context, _chat_id(update), 0)
     else:
         rendered = settings_screen(context, current)
     if update.callback_query is not None:
@@ -178,7 +193,9 @@ async def on_subscribe(update: Update, context: BotContext, data: cb.Subscribe) 
 
 async def on_language(update: Update, context: BotContext, data: cb.SetLanguage) -> None:
     if await may_change_settings(update, context):
-        result = chats.set_language(context.deps, chat_id=_chat_id(update), language=data.lang)
+        result = await blocking(
+            chats.set_language, context.deps, chat_id=_chat_id(update), language=data.lang
+        )
         await _apply(update, context, result, Notice.LANGUAGE_SET)
 
 
@@ -201,7 +218,9 @@ async def _button_setting(
     value: str,
 ) -> None:
     if await may_change_settings(update, context):
-        result = setter(context.deps, chat_id=_chat_id(update), language=context.lang, text=value)
+        result = await blocking(
+            setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+        )
         await _apply(update, context, result, Notice.ERROR, value)
 
 

@@ -13,6 +13,7 @@ from bot.render import Notice, Rendered, render_article_list, render_tags, tag_h
 from handlers.common import (
     CallbackHandler,
     argument,
+    blocking,
     edit,
     may_change_settings,
     notify,
@@ -21,14 +22,14 @@ from handlers.common import (
 )
 
 
-def tags_screen(context: BotContext, chat_id: int, page: int) -> Rendered:
-    tags, followed = catalog.tags(context.deps, chat_id=chat_id)
+async def tags_screen(context: BotContext, chat_id: int, page: int) -> Rendered:
+    tags, followed = await blocking(catalog.tags, context.deps, chat_id=chat_id)
     return render_tags(tags, followed, context.lang, page)
 
 
 async def tags(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
-    await send(update, tags_screen(context, update.effective_chat.id, 0))
+    await send(update, await tags_screen(context, update.effective_chat.id, 0))
 
 
 async def tag(update: Update, context: BotContext) -> None:
@@ -38,7 +39,7 @@ async def tag(update: Update, context: BotContext) -> None:
         return
     if await too_long(update, context, name):
         return
-    listing = catalog.tag_articles(context.deps, name=name)
+    listing = await blocking(catalog.tag_articles, context.deps, name=name)
     if listing is None:
         await notify(update, context, Notice.TAG_NOT_FOUND, value=name)
         return
@@ -47,7 +48,7 @@ async def tag(update: Update, context: BotContext) -> None:
 
 
 async def on_open_tag(update: Update, context: BotContext, data: cb.OpenTag) -> None:
-    listing = catalog.tag_articles(context.deps, tag_id=data.tag_id)
+    listing = await blocking(catalog.tag_articles, context.deps, tag_id=data.tag_id)
     if listing is None:
         await notify(update, context, Notice.STALE_BUTTON)
         return
@@ -57,7 +58,9 @@ async def on_open_tag(update: Update, context: BotContext, data: cb.OpenTag) -> 
 
 async def on_tags_page(update: Update, context: BotContext, data: cb.TagsPage) -> None:
     assert update.callback_query is not None and update.effective_chat is not None
-    await edit(update.callback_query, tags_screen(context, update.effective_chat.id, data.page))
+    await edit(
+        update.callback_query, await tags_screen(context, update.effective_chat.id, data.page)
+    )
 
 
 async def on_follow(update: Update, context: BotContext, data: cb.FollowTag) -> None:
@@ -65,7 +68,8 @@ async def on_follow(update: Update, context: BotContext, data: cb.FollowTag) -> 
     if not await may_change_settings(update, context):
         return
     chat_id = update.effective_chat.id
-    result = chats.set_tag_followed(
+    result = await blocking(
+        chats.set_tag_followed,
         context.deps,
         chat_id=chat_id,
         language=context.lang,
@@ -75,7 +79,7 @@ async def on_follow(update: Update, context: BotContext, data: cb.FollowTag) -> 
     if isinstance(result, SettingError):
         await notify(update, context, Notice.STALE_BUTTON)
         return
-    await edit(update.callback_query, tags_screen(context, chat_id, 0))
+    await edit(update.callback_query, await tags_screen(context, chat_id, 0))
 
 
 COMMANDS = [CommandHandler("tags", tags), CommandHandler("tag", tag)]
