@@ -80,8 +80,26 @@ async def _post_init(application: BotApplication) -> None:
 
 
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until interrupted (long polling)."""
+    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
     application = build_application(settings, engine)
+    if settings.webhook_url:
+        log.info(
+            "starting digestbot (webhook %s, listening on %s:%d) against %s",
+            settings.webhook_url,
+            settings.webhook_listen,
+            settings.webhook_port,
+            settings.telegram_api_base_url,
+        )
+        # Plain HTTP on LISTEN:PORT; the reverse proxy in front terminates TLS for the URL.
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret_token,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        return 0
     log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -97,8 +97,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 from bot.sandbox import run_sandbox
 
                 return run_sandbox(engine=engine, settings=settings, out=sys.stdout, err=sys.stderr)
+            how = (
+                f"webhook at {settings.webhook_url} (listening on "
+                f"{settings.webhook_listen}:{settings.webhook_port})"
+                if settings.webhook_url
+                else "long polling"
+            )
             print(
-                "digestbot: bot mode (TELEGRAM_BOT_TOKEN is set) — open your bot in Telegram",
+                f"digestbot: bot mode (TELEGRAM_BOT_TOKEN is set), {how} — "
+                "open your bot in Telegram",
                 flush=True,
             )
             return run_bot(engine, settings)

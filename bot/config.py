@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# What Telegram accepts as a webhook secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_WEBHOOK_SECRET_RULE = "1-256 characters, only A-Z, a-z, 0-9, _ and -"
+_PUBLIC_API = "https://api.telegram.org/"
 
 
 class ConfigError(Exception):
@@ -81,6 +86,13 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(default=8080, ge=0, le=65535, alias="DIGESTBOT_SANDBOX_PORT")
     sandbox_allow_remote: bool = Field(default=False, alias="DIGESTBOT_SANDBOX_ALLOW_REMOTE")
 
+    # Webhook mode: empty URL = long polling. The bot listens on LISTEN:PORT at the URL's path,
+    # behind a reverse proxy that terminates TLS for the public URL.
+    webhook_url: str = Field(default="", alias="DIGESTBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="127.0.0.1", min_length=1, alias="DIGESTBOT_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, ge=1, le=65535, alias="DIGESTBOT_WEBHOOK_PORT")
+    webhook_secret: SecretStr | None = Field(default=None, alias="DIGESTBOT_WEBHOOK_SECRET")
+
     @field_validator("admin_ids", "feeds", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
@@ -100,9 +112,54 @@ class Settings(BaseSettings):
     def _digest_time(cls, value: str) -> str:
         return parse_hhmm(value).strftime("%H:%M")
 
+    @field_validator("webhook_url", "webhook_listen", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or raw == "":
+            return None  # an empty line in .env means "not set"
+        if not isinstance(raw, str) or not _WEBHOOK_SECRET_RE.match(raw):
+            raise ValueError(f"expected {_WEBHOOK_SECRET_RULE}")
+        return raw
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        # Messages name their variable themselves: load_settings shows them as they are.
+        if not self.webhook_url:
+            return self
+        parts = urlsplit(self.webhook_url)
+        # Only a self-hosted Bot API server (--local) may call a plain-HTTP webhook.
+        public = self.telegram_api_base_url.startswith(_PUBLIC_API)
+        schemes = ("https",) if public else ("https", "http")
+        if parts.scheme not in schemes or not parts.hostname or parts.fragment:
+            raise ValueError(
+                "DIGESTBOT_WEBHOOK_URL: expected the public https:// URL Telegram should call, "
+                "e.g. https://bot.example.com/telegram"
+            )
+        if self.webhook_secret is None:
+            raise ValueError(
+                "DIGESTBOT_WEBHOOK_SECRET: required when DIGESTBOT_WEBHOOK_URL is set "
+                f"({_WEBHOOK_SECRET_RULE}); Telegram sends it with every update"
+            )
+        return self
+
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the bot listens on: the webhook URL's path, without the leading slash."""
+        return urlsplit(self.webhook_url).path.lstrip("/")
+
+    @property
+    def webhook_secret_token(self) -> str | None:
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -111,8 +168,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a model validator: its message starts with the variable
+            raise ConfigError(message) from None
+        field = str(error["loc"][0])
         info = Settings.model_fields.get(field)
         name = (info.alias if info and info.alias else field).upper()
-        message = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name}: {message}") from None
