@@ -28,8 +28,10 @@ from .models import (
 )
 from .server import FakeTelegramServer
 from .state import ApiResponse, FakeTelegram
+from .webhook import SECRET_HEADER, WebhookAttempt
 
 __all__ = [
+    "SECRET_HEADER",
     "ApiError",
     "ApiRequest",
     "ApiResponse",
@@ -51,6 +53,7 @@ __all__ = [
     "Listener",
     "MessageVersion",
     "PostAction",
+    "WebhookAttempt",
     "parse_html",
     "utf16_len",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import re
 import socket
@@ -16,6 +15,7 @@ import tornado.netutil
 import tornado.web
 
 from .state import ApiResponse, FakeTelegram
+from .webhook import is_loopback_host
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -121,15 +121,6 @@ class _NotFoundHandler(tornado.web.RequestHandler):
         _json_response(self, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class FakeTelegramServer:
     """Serve a FakeTelegram over HTTP; ``async with FakeTelegramServer(fake) as server``."""
 
@@ -142,7 +133,7 @@ class FakeTelegramServer:
         allow_non_loopback: bool = False,
         extra_handlers: Sequence[Any] = (),
     ) -> None:
-        if not allow_non_loopback and not _is_loopback(host):
+        if not allow_non_loopback and not is_loopback_host(host):
             raise ValueError(
                 f"refusing to listen on non-loopback host {host!r}; pass allow_non_loopback=True"
             )
@@ -205,6 +196,7 @@ class FakeTelegramServer:
         server, self._server = self._server, None
         server.stop()
         self.fake.close()  # release long polls and hanging requests first
+        await self.fake.stop_webhook_delivery()
         await asyncio.sleep(0)
         await server.close_all_connections()
 

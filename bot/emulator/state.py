@@ -43,6 +43,7 @@ from .models import (
     MemberStatus,
     MessageVersion,
 )
+from .webhook import WebhookAttempt, WebhookPusher, check_secret_token, check_webhook_url
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,15 @@ class FakeTelegram:
         strict_html_ampersand: bool = True,
         flood: FloodLimiter | None = None,
         faults: FaultInjector | None = None,
+        allow_non_loopback_webhooks: bool = False,
+        webhook_max_attempts: int = 5,
+        webhook_retry_delay: float = 0.2,
+        webhook_max_retry_delay: float = 5.0,
+        webhook_timeout: float = 10.0,
     ) -> None:
+        """``webhook_*``: how a set webhook is pushed to — attempts per update (then it is
+        given up), the first retry delay (doubling up to the maximum), the POST timeout. Only
+        loopback webhook URLs are accepted unless ``allow_non_loopback_webhooks``."""
         bot_id_text, sep, _ = token.partition(":")
         if not sep or not bot_id_text.isdigit():
             raise ValueError("token must look like '<bot id>:<secret>'")
@@ -235,7 +244,14 @@ class FakeTelegram:
         self.bot_settings: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[ApiRequest] = []
         self.updates_log: list[dict[str, Any]] = []  # every update ever queued
-        self.webhook_url = ""
+        self.allow_non_loopback_webhooks = allow_non_loopback_webhooks
+        self.webhook = WebhookPusher(
+            self,
+            max_attempts=webhook_max_attempts,
+            retry_delay=webhook_retry_delay,
+            max_retry_delay=webhook_max_retry_delay,
+            timeout=webhook_timeout,
+        )
 
         self._messages: dict[int, list[FakeMessage]] = {}
         self._by_id: dict[tuple[int, int], FakeMessage] = {}
@@ -767,7 +783,32 @@ class FakeTelegram:
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates not yet fetched with getUpdates, or not yet delivered to the webhook."""
         return list(self._updates)
+
+    @property
+    def webhook_url(self) -> str:
+        """The webhook URL set with setWebhook; empty: updates wait for getUpdates."""
+        return self.webhook.url
+
+    @property
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every POST to a webhook so far, oldest first."""
+        return list(self.webhook.attempts)
+
+    @property
+    def webhook_dropped(self) -> list[dict[str, Any]]:
+        """Updates given up after ``webhook_max_attempts`` failed POSTs."""
+        return list(self.webhook.dropped)
+
+    def _remove_pending(self, update_id: int) -> bool:
+        """Forget a pending update (delivered or given up); False if it was already gone."""
+        for index, update in enumerate(self._updates):
+            if update["update_id"] == update_id:
+                del self._updates[index]
+                self._poke()
+                return True
+        return False
 
     # ------------------------------------------------------------------ user-side setup
 
@@ -1134,12 +1175,18 @@ class FakeTelegram:
         return new.id
 
     def close(self) -> None:
-        """Release long polls and hanging requests (server shutdown)."""
+        """Release long polls and hanging requests, stop webhook delivery (server shutdown)."""
         self._closing = True
+        self.webhook.cancel()
         self._poke()
+
+    async def stop_webhook_delivery(self) -> None:
+        """Wait until the webhook delivery task stopped by ``close()`` has finished."""
+        await self.webhook.stop()
 
     def reopen(self) -> None:
         self._closing = False
+        self.webhook.ensure_running()  # a webhook set before a restart is pushed to again
 
     @property
     def closing(self) -> bool:
@@ -1220,26 +1267,45 @@ class FakeTelegram:
                 self.long_polls_waiting -= 1
 
     async def _api_deletewebhook(self, p: Params) -> Any:
-        self.webhook_url = ""
+        # Undelivered updates stay pending and are returned by getUpdates from now on.
+        self.webhook.clear()
         if p.get_bool("drop_pending_updates"):
             self._updates.clear()
+        self._poke()
         return True
 
     async def _api_setwebhook(self, p: Params) -> Any:
-        url = p.get_str("url") or ""
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook_url = url
+        url = (p.get_str("url") or "").strip()
+        if not url:  # an empty URL removes the webhook
+            return await self._api_deletewebhook(p)
+        check_webhook_url(url, allow_non_loopback=self.allow_non_loopback_webhooks)
+        secret = p.get_str("secret_token") or None
+        if secret is not None:
+            check_secret_token(secret)
+        max_connections = p.get_int("max_connections")
+        if max_connections is not None and not 1 <= max_connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        allowed = p.get_json("allowed_updates")
+        if allowed is not None:
+            if not isinstance(allowed, list):
+                raise bad_request("can't parse allowed_updates JSON array")
+            self._allowed_updates = frozenset(allowed) if allowed else None
         if p.get_bool("drop_pending_updates"):
             self._updates.clear()
+        self.webhook.configure(url, secret, max_connections)
+        self._poke()
         return True
 
     async def _api_getwebhookinfo(self, p: Params) -> Any:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook_url and self._allowed_updates is not None:
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        info.update(self.webhook.info())
+        return info
 
     def _command_scope(self, p: Params) -> CommandScopeKey:
         scope = p.get_json("scope", "BotCommandScope")
