@@ -5,8 +5,12 @@ from __future__ import annotations
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import Chat, ChatTag, DeliveredArticle
 from storage.types import utcnow
+
+_CHAT = Chat.__table__  # type: ignore[attr-defined]
+_CHAT_TAG = ChatTag.__table__  # type: ignore[attr-defined]
 
 
 def get_chat(*, session: Session, chat_id: int) -> Chat | None:
@@ -28,17 +32,24 @@ def ensure_chat(
     language of the person who wrote first (the digest has no user to ask later)."""
     chat = session.get(Chat, chat_id)
     if chat is None:
-        chat = Chat(
-            id=chat_id,
-            type=chat_type,
-            title=title,
-            language=language,
-            timezone=timezone,
-            digest_time=digest_time,
-            article_count=article_count,
-        )
-        session.add(chat)
-        session.flush()
+        # Two updates from a new chat can arrive at once: the second insert is a no-op.
+        now = utcnow()
+        row = {
+            "id": chat_id,
+            "type": chat_type,
+            "title": title,
+            "language": language,
+            "timezone": timezone,
+            "digest_time": digest_time,
+            "article_count": article_count,
+            "subscribed": False,
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        insert_ignoring_conflicts(session, _CHAT, [row])
+        chat = session.get(Chat, chat_id)
+        assert chat is not None
     elif chat.title != title or chat.type != chat_type or not chat.active:
         # A chat that writes to us again (unblocked, re-added) is reachable again.
         chat.title, chat.type, chat.active = title, chat_type, True
@@ -66,10 +77,9 @@ def followed_tag_ids(*, session: Session, chat_id: int) -> set[int]:
 
 
 def set_tag_followed(*, session: Session, chat_id: int, tag_id: int, followed: bool) -> None:
-    exists = session.get(ChatTag, (chat_id, tag_id)) is not None
-    if followed and not exists:
-        session.add(ChatTag(chat_id=chat_id, tag_id=tag_id))
-    elif not followed and exists:
+    if followed:  # a double tap must not fail on the second insert
+        insert_ignoring_conflicts(session, _CHAT_TAG, [{"chat_id": chat_id, "tag_id": tag_id}])
+    else:
         session.execute(
             delete(ChatTag).where(col(ChatTag.chat_id) == chat_id, col(ChatTag.tag_id) == tag_id)
         )

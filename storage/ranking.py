@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, func, type_coerce
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.chats import followed_tag_ids
+from storage.db import insert_ignoring_conflicts
 from storage.models import Article, ArticleTag, DeliveredArticle
 from storage.types import utcnow
 
@@ -189,9 +188,5 @@ def mark_delivered(
     ]
     if not rows:
         return
-    table = DeliveredArticle.__table__  # type: ignore[attr-defined]
-    # ON CONFLICT DO NOTHING: a digest re-sent after a crash must not fail on old rows.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())
+    # A digest re-sent after a crash must not fail on rows it already wrote.
+    insert_ignoring_conflicts(session, DeliveredArticle.__table__, rows)  # type: ignore[attr-defined]
