@@ -24,14 +24,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 from telegram import Update
 
+from bot import chats
 from bot.app import BotApplication, build_application
 from bot.config import Settings
+from bot.context import Deps
 from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
 from bot.ingest import ImportCounts, RawRecord, import_records, read_stream
-from storage.models import Article, Chat
+from bot.planner import SERVICE_KEY, DeliveryService
+from storage import chats as chat_store
+from storage.articles import count_articles
+from storage.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +128,11 @@ def shift_records(records: Iterable[RawRecord], newest: datetime) -> list[RawRec
     return shifted
 
 
-def has_articles(engine: Engine) -> bool:
-    with Session(engine) as session:
-        return session.exec(select(Article.id).limit(1)).first() is not None
-
-
 def load_samples(engine: Engine, path: Path, *, now: datetime, err: IO[str]) -> ImportCounts | None:
     """Import the sample articles when the database has none; None when it already has some."""
-    if has_articles(engine):
-        return None
+    with session_scope(engine) as session:
+        if count_articles(session=session):
+            return None
     with path.open("rb") as stream:
         records = list(read_stream(stream, str(path), now=now, jsonl=True))
     counts = ImportCounts()
@@ -175,8 +175,6 @@ class Sandbox:
         self.application: BotApplication | None = None
         self.samples: ImportCounts | None = None
         self.closing = asyncio.Event()
-        self._own_delivery: Any = None
-        self._delivery_bot: Any = None
 
     @property
     def url(self) -> str:
@@ -221,12 +219,6 @@ class Sandbox:
     async def stop(self) -> None:
         self.closing.set()  # ends the web chat's event streams
         application, self.application = self.application, None
-        if self._own_delivery is not None:
-            await self._own_delivery.stop()
-            self._own_delivery = None
-        if self._delivery_bot is not None:
-            await self._delivery_bot.shutdown()
-            self._delivery_bot = None
         if application is not None:
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
@@ -255,72 +247,39 @@ class Sandbox:
             raise LookupError(f"no chat {chat_id}")
         return chat
 
-    async def _delivery_service(self) -> Any:
-        """The application's delivery service (``bot.planner``), or one made for the sandbox
-        when the application does not install it; None when delivery code is unavailable."""
-        if self.application is None:
-            return None
-        try:
-            from bot.delivery import Broadcaster
-            from bot.planner import SERVICE_KEY, DeliveryService
-        except ImportError:
-            return None
-        service = self.application.bot_data.get(SERVICE_KEY)
-        if isinstance(service, DeliveryService):
-            return service
-        if self._own_delivery is None:
-            self._own_delivery = await self._make_delivery_service(Broadcaster, DeliveryService)
-        return self._own_delivery
-
-    async def _make_delivery_service(self, broadcaster_type: Any, service_type: Any) -> Any:
-        """Broadcasts go through a bot with the Telegram rate limiter, as in production."""
-        from telegram.ext import ExtBot
-
-        from bot.ratelimit import RateLimits, TelegramRateLimiter
-
-        bot: ExtBot[Any] = ExtBot(
-            token=self.fake.token,
-            base_url=self.server.base_url,
-            base_file_url=self.server.base_file_url,
-            rate_limiter=TelegramRateLimiter(RateLimits()),
+    def _subscribe(self, deps: Deps, chat: FakeChat, user: FakeUser) -> bool:
+        """Subscribe the chat as ``user`` would with /subscribe; in groups only admins may."""
+        if chat.is_group and chat.members.get(user.id) not in ("creator", "administrator"):
+            return False
+        language = chats.resolve_chat(
+            deps,
+            chat_id=chat.id,
+            chat_type=chat.type,
+            title=chat.title,
+            user_language_code=user.language_code,
         )
-        await bot.initialize()
-        self._delivery_bot = bot
-        broadcaster = broadcaster_type(bot=bot, engine=self.engine, settings=self.settings)
-        return service_type(broadcaster=broadcaster, engine=self.engine, settings=self.settings)
+        current = chats.chat_settings(deps, chat_id=chat.id, language=language)
+        if current is None or not current.subscribed:
+            chats.set_subscribed(deps, chat_id=chat.id, language=language, subscribed=True)
+        return True
 
-    def _subscription(self, chat_id: int) -> bool | None:
-        with Session(self.engine) as session:
-            row = session.get(Chat, chat_id)
-            return None if row is None else bool(row.subscribed and row.active)
-
-    def _make_due(self, chat_id: int, now: datetime) -> None:
-        with Session(self.engine) as session:
-            row = session.get(Chat, chat_id)
-            if row is not None:
-                row.next_digest_at = now
-                session.add(row)
-                session.commit()
+    def _make_due(self, deps: Deps, chat_id: int, now: datetime) -> None:
+        with session_scope(deps.engine) as session:
+            chat_store.update_chat(session=session, chat_id=chat_id, next_digest_at=now)
 
     async def deliver_now(self, chat_id: int, user_id: int) -> dict[str, Any]:
-        """ "Deliver today's digest now": through the real planner and outbox when available
-        (subscribing the chat first with ``/subscribe`` as ``user``), else ``/digest``."""
-        chat = self.chat(chat_id)
-        user = self.user(user_id)
-        service = await self._delivery_service()
-        if service is None:
-            await self.fake.send_text(chat, user, "/digest")
-            return {"mode": "command", "detail": "sent /digest (no delivery service)"}
-        if not await asyncio.to_thread(self._subscription, chat_id):
-            before = len(self.fake.bot_messages(chat))
-            await self.fake.send_text(chat, user, "/subscribe")
-            await self.fake.wait_for(before + 1, chat=chat, timeout=10)
-            if not await asyncio.to_thread(self._subscription, chat_id):
-                return {"mode": "planner", "planned": 0, "detail": "not_subscribed"}
-        now = datetime.now(UTC)
-        await asyncio.to_thread(self._make_due, chat_id, now)
-        result = await service.tick(now)
-        planned = int(result.planned)
+        """ "Deliver today's digest now" through the real planner and outbox: subscribe the
+        chat as ``user`` (admins only in groups), make it due, run one planner pass."""
+        chat, user = self.chat(chat_id), self.user(user_id)
+        assert self.application is not None
+        deps = self.application.bot_data["deps"]
+        service = self.application.bot_data[SERVICE_KEY]
+        assert isinstance(deps, Deps) and isinstance(service, DeliveryService)
+        if not await asyncio.to_thread(self._subscribe, deps, chat, user):
+            return {"mode": "planner", "planned": 0, "detail": "not_subscribed"}
+        now = deps.clock()
+        await asyncio.to_thread(self._make_due, deps, chat_id, now)
+        planned = int((await service.tick(now)).planned)
         return {
             "mode": "planner",
             "planned": planned,

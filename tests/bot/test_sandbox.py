@@ -302,25 +302,24 @@ async def test_group_with_members_and_deliver_digest_now_once_per_day(
     refused = await _json(
         await client.post(f"/sandbox/api/chats/{chat['id']}/deliver", json={"user_id": member})
     )
-    assert refused["detail"] in ("not_subscribed", "sent /digest (no delivery service)")
+    assert refused == {"mode": "planner", "planned": 0, "detail": "not_subscribed"}
 
     result = await _json(
         await client.post(f"/sandbox/api/chats/{chat['id']}/deliver", json={"user_id": admin})
     )
-    if result["mode"] == "planner":
-        assert result["detail"] == "planned"
+    assert result == {"mode": "planner", "planned": 1, "detail": "planned"}
 
-        def digest_sent() -> bool:
-            return any(
-                m.params.get("text", "").startswith("📰") or "📰" in (m.text or "")
-                for m in sandbox.fake.bot_messages(chat["id"])
-            )
-
-        await sandbox.fake.wait_for(digest_sent, timeout=TIMEOUT)
-        again = await _json(
-            await client.post(f"/sandbox/api/chats/{chat['id']}/deliver", json={"user_id": admin})
+    def digest_sent() -> bool:
+        return any(
+            m.params.get("text", "").startswith("📰") or "📰" in (m.text or "")
+            for m in sandbox.fake.bot_messages(chat["id"])
         )
-        assert again["detail"] == "already_delivered_today"
+
+    await sandbox.fake.wait_for(digest_sent, timeout=TIMEOUT)
+    again = await _json(
+        await client.post(f"/sandbox/api/chats/{chat['id']}/deliver", json={"user_id": admin})
+    )
+    assert again["detail"] == "already_delivered_today"
 
 
 async def test_api_errors_are_json_and_short(sandbox: Sandbox, client: httpx.AsyncClient) -> None:
