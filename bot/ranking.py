@@ -24,69 +24,59 @@ def weights_from_settings(settings: Settings) -> RankWeights:
     )
 
 
-def _require_aware(now: datetime) -> None:
+def _ranked(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    hours: int,
+    limit: int,
+    chat_id: int | None = None,
+    tag_ids: Sequence[int] | None = None,
+) -> list[int]:
     # A naive "now" would silently shift the window by the server's UTC offset.
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
-
-
-def digest_candidates(
-    *,
-    session: Session,
-    settings: Settings,
-    chat_id: int,
-    limit: int,
-    now: datetime,
-) -> list[int]:
-    """The next digest for a chat: best undelivered articles of the digest window."""
-    _require_aware(now)
     return top_article_ids(
         session=session,
         chat_id=chat_id,
         limit=limit,
-        since=now - timedelta(hours=settings.digest_window_hours),
-        until=now,
-        weights=weights_from_settings(settings),
-    )
-
-
-def top_today(
-    *,
-    session: Session,
-    settings: Settings,
-    limit: int,
-    now: datetime,
-) -> list[int]:
-    """Best articles of the last 24 hours for everyone (/top); delivered ones are not hidden."""
-    _require_aware(now)
-    return top_article_ids(
-        session=session,
-        chat_id=None,
-        limit=limit,
-        since=now - timedelta(hours=TOP_TODAY_HOURS),
-        until=now,
-        weights=weights_from_settings(settings),
-        exclude_delivered=False,
-    )
-
-
-def top_for_tags(
-    *,
-    session: Session,
-    settings: Settings,
-    tag_ids: Sequence[int],
-    limit: int,
-    now: datetime,
-) -> list[int]:
-    """Best articles of the digest window carrying any of ``tag_ids`` (/tag)."""
-    _require_aware(now)
-    return top_article_ids(
-        session=session,
-        chat_id=None,
-        limit=limit,
-        since=now - timedelta(hours=settings.digest_window_hours),
+        since=now - timedelta(hours=hours),
         until=now,
         weights=weights_from_settings(settings),
         tag_ids=tag_ids,
-        exclude_delivered=False,
+        exclude_delivered=chat_id is not None,
+    )
+
+
+def digest_candidates(
+    *, session: Session, settings: Settings, chat_id: int, limit: int, now: datetime
+) -> list[int]:
+    """The next digest for a chat: best undelivered articles of the digest window."""
+    return _ranked(
+        session,
+        settings,
+        now=now,
+        hours=settings.digest_window_hours,
+        limit=limit,
+        chat_id=chat_id,
+    )
+
+
+def top_today(*, session: Session, settings: Settings, limit: int, now: datetime) -> list[int]:
+    """Best articles of the last 24 hours for everyone (/top); delivered ones are not hidden."""
+    return _ranked(session, settings, now=now, hours=TOP_TODAY_HOURS, limit=limit)
+
+
+def top_for_tags(
+    *, session: Session, settings: Settings, tag_ids: Sequence[int], limit: int, now: datetime
+) -> list[int]:
+    """Best articles of the digest window carrying any of ``tag_ids`` (/tag)."""
+    return _ranked(
+        session,
+        settings,
+        now=now,
+        hours=settings.digest_window_hours,
+        limit=limit,
+        tag_ids=tag_ids,
     )

@@ -58,12 +58,20 @@ def score_expression(weights: RankWeights) -> ColumnElement[float]:
 
 def _candidate_filters(
     *,
+    session: Session,
     chat_id: int | None,
     since: datetime,
     until: datetime | None,
     tag_ids: Sequence[int] | None,
     exclude_delivered: bool,
-) -> list[ColumnElement[bool]]:
+) -> list[ColumnElement[bool]] | None:
+    """WHERE conditions for a chat's candidates; None when nothing can match."""
+    if tag_ids is None and chat_id is not None:
+        # Resolved up front (a tiny PK lookup) so the main query is a plain IN list the
+        # planner can handle, instead of an "OR the chat follows nothing" correlated branch.
+        tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
+    elif tag_ids is not None and not tag_ids:
+        return None
     conditions: list[ColumnElement[bool]] = [col(Article.published_at) >= since]
     if until is not None:
         conditions.append(col(Article.published_at) <= until)
@@ -109,21 +117,17 @@ def top_article_ids(
     """
     if limit <= 0:
         return []
-    if tag_ids is None and chat_id is not None:
-        # Resolved up front (a tiny PK lookup) so the main query is a plain IN list the
-        # planner can handle, instead of an "OR the chat follows nothing" correlated branch.
-        tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
-    elif tag_ids is not None and not tag_ids:
-        return []
-
-    score = score_expression(weights)
     conditions = _candidate_filters(
+        session=session,
         chat_id=chat_id,
         since=since,
         until=until,
         tag_ids=tag_ids,
         exclude_delivered=exclude_delivered,
     )
+    if conditions is None:
+        return []
+    score = score_expression(weights)
     statement = (
         select(col(Article.id))
         .where(*conditions)
@@ -158,17 +162,16 @@ def count_candidates(
     exclude_delivered: bool = True,
 ) -> int:
     """How many articles ``top_article_ids`` could return for these filters (no limit)."""
-    if tag_ids is None and chat_id is not None:
-        tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
-    elif tag_ids is not None and not tag_ids:
-        return 0
     conditions = _candidate_filters(
+        session=session,
         chat_id=chat_id,
         since=since,
         until=until,
         tag_ids=tag_ids,
         exclude_delivered=exclude_delivered,
     )
+    if conditions is None:
+        return 0
     total = session.exec(select(func.count()).select_from(Article).where(*conditions))
     return int(total.one())
 
