@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-import bot.delivery  # noqa: F401  (the bot process imports it too: count its memory)
-from bot.planner import plan_once
+import bot.delivery.broadcaster  # noqa: F401  (the bot process imports it too: count its memory)
+from bot.delivery.planner import plan_once
 from storage.db import make_engine, upgrade
 from storage.models import Chat, Delivery
 

@@ -14,8 +14,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.context import BotContext, Deps
-from bot.planner import install_jobs, stop_delivery
-from bot.ratelimit import RateLimits, TelegramRateLimiter
+from bot.delivery.planner import install_jobs, stop_delivery
+from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)

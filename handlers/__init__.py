@@ -8,9 +8,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
-from bot import callbacks as cb
 from bot.context import BotContext
-from bot.render import Notice
+from bot.views import callbacks as cb
+from bot.views.render import Notice
 from handlers import admin, articles, inline, membership, settings, start, tags
 from handlers.common import CallbackHandler, notify, resolve_locale
 from handlers.errors import on_error

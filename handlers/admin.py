@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import chats
+from bot.catalog import chats
+from bot.catalog.ops import stats_report
 from bot.context import BotContext
-from bot.ops import stats_report
-from bot.render import Notice
+from bot.views.render import Notice
 from handlers.common import blocking, notify, send
 
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from telegram import Message, Update
 from telegram.ext import CommandHandler
 
-from bot import callbacks as cb
-from bot import catalog
+from bot.catalog import articles as catalog
 from bot.context import BotContext
-from bot.render import (
+from bot.views import callbacks as cb
+from bot.views.render import (
     Notice,
     digest_header,
     latest_header,

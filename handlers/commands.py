@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Bot, BotCommand
 
-from bot.i18n import LANGUAGES
-from bot.render import command_descriptions
+from bot.views.i18n import LANGUAGES
+from bot.views.render import command_descriptions
 
 DEFAULT_LANGUAGE = "en"
 

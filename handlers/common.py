@@ -10,10 +10,10 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 
-from bot import chats
+from bot.catalog import chats
 from bot.context import BotContext
-from bot.i18n import resolve_language
-from bot.render import Notice, Rendered, notice_text, render_notice
+from bot.views.i18n import resolve_language
+from bot.views.render import Notice, Rendered, notice_text, render_notice
 
 # A button handler gets the decoded callback data of the button that was pressed.
 CallbackHandler = Callable[[Update, BotContext, Any], Awaitable[None]]

@@ -6,9 +6,9 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import InlineQueryHandler
 
-from bot import catalog
+from bot.catalog import articles as catalog
 from bot.context import BotContext
-from bot.render import article_title, inline_description, render_inline_card
+from bot.views.render import article_title, inline_description, render_inline_card
 from handlers.common import blocking
 
 MAX_QUERY = 256

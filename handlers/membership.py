@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import ChatMember, Update
 from telegram.ext import ChatMemberHandler
 
-from bot import chats
+from bot.catalog import chats
 from bot.context import BotContext
-from bot.render import render_welcome
+from bot.views.render import render_welcome
 from handlers.common import blocking, send
 
 _GONE = {ChatMember.LEFT, ChatMember.BANNED}

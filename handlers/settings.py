@@ -7,13 +7,13 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import callbacks as cb
-from bot import chats
-from bot.chats import ChatSettings, SettingError
+from bot.catalog import chats
+from bot.catalog.chats import ChatSettings, SettingError
 from bot.config import parse_hhmm
 from bot.context import BotContext
-from bot.i18n import LANGUAGE_NAMES, timezone_label
-from bot.render import (
+from bot.views import callbacks as cb
+from bot.views.i18n import LANGUAGE_NAMES, timezone_label
+from bot.views.render import (
     Notice,
     Rendered,
     render_count_picker,

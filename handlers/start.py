@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.callbacks import parse_article_payload
 from bot.context import BotContext
-from bot.render import Notice, render_help, render_welcome
+from bot.views.callbacks import parse_article_payload
+from bot.views.render import Notice, render_help, render_welcome
 from handlers.articles import show_article
 from handlers.common import argument, notify, send
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import callbacks as cb
-from bot import catalog, chats
-from bot.chats import SettingError
+from bot.catalog import articles as catalog
+from bot.catalog import chats
+from bot.catalog.chats import SettingError
 from bot.context import BotContext
-from bot.render import Notice, Rendered, render_article_list, render_tags, tag_header
+from bot.views import callbacks as cb
+from bot.views.render import Notice, Rendered, render_article_list, render_tags, tag_header
 from handlers.common import (
     CallbackHandler,
     argument,

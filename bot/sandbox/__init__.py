@@ -26,13 +26,13 @@ from typing import IO, Any
 from sqlalchemy.engine import Engine
 from telegram import Update
 
-from bot import chats
 from bot.app import BotApplication, build_application
+from bot.catalog import chats
 from bot.config import Settings
+from bot.content.ingest import ImportCounts, RawRecord, import_records, read_stream
 from bot.context import Deps
+from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
-from bot.ingest import ImportCounts, RawRecord, import_records, read_stream
-from bot.planner import SERVICE_KEY, DeliveryService
 from storage import chats as chat_store
 from storage.articles import count_articles
 from storage.db import session_scope

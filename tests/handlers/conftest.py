@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.ingest import ImportCounts, import_records, read_stream
+from bot.content.ingest import ImportCounts, import_records, read_stream
 from tests.harness import SAMPLE_NOW, Harness, running_bot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample-articles.jsonl"

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeTelegram
-from bot.planner import SERVICE_KEY, DeliveryService
 from storage.outbox import deliveries_for_chat
 from tests.harness import SAMPLE_NOW, Clock, Harness, running_bot
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from bot.config import Settings
-from bot.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from storage.models import Article, ArticleTag, Chat, ChatTag, DeliveredArticle, Tag
 from storage.ranking import (
     RankWeights,

@@ -1,0 +1,1 @@
+"""Import formats, feeds, scoring and language detection: articles come in here."""

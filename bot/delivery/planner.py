@@ -1,0 +1,295 @@
+"""The periodic planner (one JobQueue job, not one per chat) and the delivery service.
+
+Every ``DIGESTBOT_PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the
+``next_digest_at`` has come, creates one ``delivery`` row per (chat, local digest date) under a
+unique key — ``INSERT ... ON CONFLICT DO NOTHING``, so two planners (two processes, SQLite or
+PostgreSQL) can never plan one digest twice — and moves ``next_digest_at`` to the next local
+occurrence (``bot.digest_time.next_occurrence``, DST-correct). Then the sender is woken.
+
+Catch-up: a digest whose time passed while the bot was down is still sent when it is planned
+within the grace (``DIGESTBOT_CATCHUP_GRACE`` hours, default 6); later, it is recorded as
+``skipped`` with the reason. After a downtime of several days only the most recent missed
+occurrence can still be sent; older ones get one skipped row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from telegram.ext import Application, ContextTypes
+
+from bot.config import Settings
+from bot.content.feeds import poll_feeds_async
+from bot.content.ingest import make_http_client
+from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
+from bot.digest_time import get_zone, next_occurrence
+from storage import outbox
+from storage.types import utcnow
+
+_LOGGER = logging.getLogger(__name__)
+
+PLAN_BATCH = 5_000
+SERVICE_KEY = "digest_delivery"
+# After a longer outage we do not walk every missed day one by one.
+_MAX_WALK = timedelta(days=3)
+
+
+def catchup_grace(settings: Settings) -> timedelta:
+    """``DIGESTBOT_CATCHUP_GRACE`` in hours."""
+    return timedelta(hours=settings.catchup_grace_hours)
+
+
+@dataclass(slots=True)
+class PlanResult:
+    run_id: int | None = None
+    chats: int = 0  # chats whose schedule was advanced
+    planned: int = 0  # pending rows created
+    skipped: int = 0  # rows created as skipped (beyond the grace)
+
+
+def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, datetime, bool]:
+    """(occurrence to deliver, next due, whether older occurrences were missed)."""
+    latest = due
+    start = max(due, now - _MAX_WALK)
+    if start > due:
+        latest = next_occurrence(hhmm, tz, start - timedelta(days=1))
+        latest = max(latest, due)
+    while (following := next_occurrence(hhmm, tz, latest)) <= now:
+        latest = following
+    return latest, next_occurrence(hhmm, tz, now), latest != due
+
+
+def plan_once(
+    *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
+) -> PlanResult:
+    """Plan every due chat; one transaction per batch. Safe to run concurrently."""
+    result = PlanResult()
+    cache: dict[tuple[str, str, datetime], tuple[datetime, datetime, bool, str, str]] = {}
+    while True:
+        with Session(engine, expire_on_commit=False) as session:
+            outbox.begin_write(session=session)
+            due = outbox.due_chats(session=session, now=now, limit=batch_size)
+            if not due:
+                session.rollback()
+                break
+            if result.run_id is None:
+                result.run_id = outbox.create_run(session=session, now=now)
+            rows: list[dict[str, Any]] = []
+            moves: list[tuple[int, datetime, datetime]] = []
+            for chat in due:
+                key = (chat.digest_time, chat.timezone, chat.next_digest_at)
+                slot = cache.get(key)
+                if slot is None:
+                    tz = chat.timezone
+                    try:
+                        get_zone(tz)
+                    except KeyError:
+                        _LOGGER.warning("chat %s has unknown time zone %r: using UTC", chat.id, tz)
+                        tz = "UTC"
+                    latest, following, missed = _slots(
+                        chat.digest_time, tz, chat.next_digest_at, now
+                    )
+                    zone = get_zone(tz)
+                    slot = (
+                        latest,
+                        following,
+                        missed,
+                        latest.astimezone(zone).date().isoformat(),
+                        chat.next_digest_at.astimezone(zone).date().isoformat(),
+                    )
+                    cache[key] = slot
+                latest, following, missed, day, missed_day = slot
+                if missed and missed_day != day:
+                    rows.append(
+                        _row(result.run_id, chat.id, missed_day, chat.next_digest_at, now, grace)
+                    )
+                rows.append(_row(result.run_id, chat.id, day, latest, now, grace))
+                moves.append((chat.id, chat.next_digest_at, following))
+            inserted = outbox.insert_deliveries(session=session, rows=rows)
+            outbox.advance_chats(session=session, updates=moves)
+            planned = sum(1 for _, _, state in inserted if state == outbox.PENDING)
+            skipped = len(inserted) - planned
+            outbox.set_run_counts(
+                session=session, run_id=result.run_id, planned=planned, skipped=skipped
+            )
+            session.commit()
+            result.chats += len(due)
+            result.planned += planned
+            result.skipped += skipped
+    if result.run_id is not None and result.planned + result.skipped == 0:
+        # Another planner won every row: keep `digestbot status` free of empty runs.
+        with Session(engine) as session:
+            outbox.delete_run(session=session, run_id=result.run_id)
+            session.commit()
+        result.run_id = None
+    return result
+
+
+def _row(
+    run_id: int | None, chat_id: int, day: str, due: datetime, now: datetime, grace: timedelta
+) -> dict[str, Any]:
+    late = now - due
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "chat_id": chat_id,
+        "local_date": day,
+        "due_at": due,
+        "state": outbox.PENDING,
+        "created_at": now,
+    }
+    if late > grace:
+        row["state"] = outbox.SKIPPED
+        hours = late.total_seconds() / 3600
+        row["reason"] = f"missed by {hours:.1f} h (catch-up grace {grace})"
+    return row
+
+
+class DeliveryService:
+    """Planner tick + one long-lived sender task; lives in ``application.bot_data``."""
+
+    def __init__(
+        self,
+        *,
+        broadcaster: Broadcaster,
+        engine: Engine,
+        settings: Settings,
+        grace: timedelta | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.broadcaster = broadcaster
+        self.clock = clock
+        self.engine = engine
+        self.settings = settings
+        self.grace = grace if grace is not None else catchup_grace(settings)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._recovered = False
+        self.last_plan: PlanResult | None = None
+        # Set after every planner pass (tests and the sandbox wait on it).
+        self.ticked = asyncio.Event()
+        self.last_pass: PassStats | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._sender(), name="digest")
+
+    async def stop(self, wait: float = 4.5) -> None:
+        """Stop between two messages (pending rows stay for the next start)."""
+        self.broadcaster.request_stop()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), wait)
+            if not self._task.done():
+                self._task.cancel()
+            self._task = None
+
+    async def tick(self, now: datetime | None = None) -> PlanResult:
+        """One planner pass (in a worker thread: planning 100k chats must not block replies)."""
+        if not self._recovered:
+            await asyncio.to_thread(self.broadcaster.recover)
+            self._recovered = True
+        moment = now or self.clock()
+        result = await asyncio.to_thread(
+            plan_once, engine=self.engine, now=moment, grace=self.grace
+        )
+        self.last_plan = result
+        if result.planned or result.skipped:
+            _LOGGER.info(
+                "planned %d digests (%d skipped) for %d chats",
+                result.planned,
+                result.skipped,
+                result.chats,
+            )
+        self._wake.set()
+        self.start()
+        self.ticked.set()
+        return result
+
+    async def _sender(self) -> None:
+        while not self.broadcaster.stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            if self.broadcaster.stopping:
+                break
+            try:
+                self.last_pass = await self.broadcaster.run_pass()
+            except Exception:
+                _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
+
+
+async def _planner_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    service = context.application.bot_data.get(SERVICE_KEY)
+    if isinstance(service, DeliveryService):
+        await service.tick()
+
+
+def install_jobs(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
+) -> DeliveryService:
+    """Register the planner (and feed polling, when ``bot.content.feeds.poll_feeds`` exists).
+
+    Call ``await stop_delivery(application)`` from ``post_stop`` for a graceful SIGTERM.
+    """
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("install python-telegram-bot[job-queue]")
+    broadcaster = Broadcaster(
+        bot=application.bot,
+        engine=engine,
+        settings=settings,
+        options=DeliveryOptions.from_settings(settings),
+        now=clock,
+    )
+    service = DeliveryService(
+        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock
+    )
+    application.bot_data[SERVICE_KEY] = service
+    job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")
+    # APScheduler cannot start an interval job "now"; a one-off job without a misfire limit
+    # runs the first pass (recovery, catch-up) as soon as the application starts.
+    job_queue.run_once(
+        _planner_job,
+        when=0.0,
+        name="digest-planner-start",
+        job_kwargs={"misfire_grace_time": None},
+    )
+    _install_feed_job(application, engine=engine, settings=settings)
+    return service
+
+
+def _install_feed_job(
+    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
+) -> None:
+    if not settings.feeds:
+        return
+
+    async def _feed_job(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Failures of one feed are recorded per feed (backoff); anything else reaches the
+        # application's error handler.
+        with make_http_client() as client:
+            await poll_feeds_async(engine, settings, client=client)
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
+    )
+
+
+async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """For ``post_stop``: finish the current message, leave the rest pending."""
+    service = application.bot_data.get(SERVICE_KEY)
+    if isinstance(service, DeliveryService):
+        await service.stop()

@@ -1,0 +1,1 @@
+"""Pure renderers returning (text, keyboard) for a locale; callback codec, paging, i18n."""

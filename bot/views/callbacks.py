@@ -1,0 +1,330 @@
+"""Compact, validated ``callback_data`` codec (Telegram allows at most 64 bytes).
+
+Wire format — short ASCII prefixes, ``:``-separated, decimal ids without leading zeros:
+
+=====================  ==========================  =========================================
+``a:<id>:<page>``      :class:`ArticlePage`        open article ``id`` at analysis page
+``sh:<id>``            :class:`Share`              share screen for article ``id``
+``lang:<en|zh>``       :class:`SetLanguage`        set the chat's language
+``sub:<1|0>``          :class:`Subscribe`          subscribe / unsubscribe the chat
+``tag:<id>``           :class:`OpenTag`            list articles of tag ``id``
+``tags:<page>``        :class:`TagsPage`           tag list page
+``fol:<id>:<1|0>``     :class:`FollowTag`          follow / unfollow tag ``id``
+``set:<screen>``       :class:`OpenSettings`       settings screen or one of its pickers
+``cnt:<n>``            :class:`SetCount`           articles per digest (1-10)
+``tz:<zone>``          :class:`SetTimezone`        IANA zone name
+``time:<HH:MM>``       :class:`SetTime`            digest time (24-hour)
+``dg:now``             :class:`DigestNow`          send the digest now
+``noop``               :class:`Noop`               inert button (page indicator)
+=====================  ==========================  =========================================
+
+Chat binding (safety): the payload deliberately carries **no chat or user id**. A button
+can only ever act on the chat in which it was pressed: handlers must apply every action to
+``update.callback_query.message.chat`` (``update.effective_chat``), never to an id taken
+from the data. A forged button therefore cannot touch another chat; at worst it asks for
+a public article or changes the presser's own chat — which in groups handlers still gate
+behind an admin check. Anything that does not decode (garbage, oversized, a button from
+an older bot version, an inaccessible message) gets :data:`None` and a polite "this
+button has expired" answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from typing import Final, Literal, TypeAlias, get_args
+
+from bot.views.i18n import LANGUAGES, Lang, is_language, is_valid_timezone
+
+MAX_BYTES: Final = 64
+MAX_ID: Final = 2**63 - 1  # BIGINT; decimal ids are at most 19 digits
+MAX_PAGE: Final = 9999
+MIN_COUNT: Final = 1
+MAX_COUNT: Final = 10
+
+SettingsScreen = Literal["main", "lang", "tz", "time", "cnt", "tags"]
+SETTINGS_SCREENS: Final[tuple[str, ...]] = get_args(SettingsScreen)
+
+
+class CallbackDataError(ValueError):
+    """Raised by :func:`encode` for a value that cannot be represented (a programming bug)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    article_id: int
+    page: int = 0  # zero-based analysis page
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    article_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    lang: Lang
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTag:
+    tag_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TagsPage:
+    page: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FollowTag:
+    tag_id: int
+    follow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSettings:
+    screen: SettingsScreen = "main"
+
+
+@dataclass(frozen=True, slots=True)
+class SetCount:
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimezone:
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTime:
+    hour: int
+    minute: int
+
+    @property
+    def value(self) -> time:
+        return time(self.hour, self.minute)
+
+    @property
+    def hhmm(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNow:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Noop:
+    pass
+
+
+Callback: TypeAlias = (
+    ArticlePage
+    | Share
+    | SetLanguage
+    | Subscribe
+    | OpenTag
+    | TagsPage
+    | FollowTag
+    | OpenSettings
+    | SetCount
+    | SetTimezone
+    | SetTime
+    | DigestNow
+    | Noop
+)
+
+_UINT_RE: Final = re.compile(r"0|[1-9][0-9]{0,18}")
+_TIME_RE: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_ZONE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
+_ALLOWED_RE: Final = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces
+
+
+def _check_id(value: int, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise CallbackDataError(f"{what} out of range: {value!r}")
+    return str(value)
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def encode(cb: Callback) -> str:
+    """Serialise ``cb``; raises :class:`CallbackDataError` if it cannot fit or is invalid."""
+    match cb:
+        case ArticlePage(article_id, page):
+            if not 0 <= page <= MAX_PAGE:
+                raise CallbackDataError(f"page out of range: {page}")
+            data = f"a:{_check_id(article_id, 'article id')}:{page}"
+        case Share(article_id):
+            data = f"sh:{_check_id(article_id, 'article id')}"
+        case SetLanguage(lang):
+            if not is_language(lang):
+                raise CallbackDataError(f"unknown language: {lang!r}")
+            data = f"lang:{lang}"
+        case Subscribe(on):
+            data = f"sub:{_flag(on)}"
+        case OpenTag(tag_id):
+            data = f"tag:{_check_id(tag_id, 'tag id')}"
+        case TagsPage(page):
+            if not 0 <= page <= MAX_PAGE:
+                raise CallbackDataError(f"page out of range: {page}")
+            data = f"tags:{page}"
+        case FollowTag(tag_id, follow):
+            data = f"fol:{_check_id(tag_id, 'tag id')}:{_flag(follow)}"
+        case OpenSettings(screen):
+            if screen not in SETTINGS_SCREENS:
+                raise CallbackDataError(f"unknown settings screen: {screen!r}")
+            data = f"set:{screen}"
+        case SetCount(count):
+            if not MIN_COUNT <= count <= MAX_COUNT:
+                raise CallbackDataError(f"count out of range: {count}")
+            data = f"cnt:{count}"
+        case SetTimezone(zone):
+            if not _ZONE_RE.fullmatch(zone):
+                raise CallbackDataError(f"bad time zone name: {zone!r}")
+            data = f"tz:{zone}"
+        case SetTime(hour, minute):
+            if not (0 <= hour <= 23 and 0 <= minute <= 59):
+                raise CallbackDataError(f"bad time: {hour}:{minute}")
+            data = f"time:{hour:02d}:{minute:02d}"
+        case DigestNow():
+            data = "dg:now"
+        case Noop():
+            data = "noop"
+        case _:
+            raise CallbackDataError(f"not a callback: {cb!r}")
+    if len(data.encode("utf-8")) > MAX_BYTES:
+        raise CallbackDataError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def _uint(text: str, maximum: int) -> int | None:
+    if not _UINT_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+def _bool(text: str) -> bool | None:
+    return {"1": True, "0": False}.get(text)
+
+
+def decode(data: object) -> Callback | None:
+    """Parse ``callback_data``; ``None`` for anything malformed, oversized or unknown.
+
+    Total and side-effect free: safe to call on attacker-controlled input.
+    """
+    if not isinstance(data, str) or not data:
+        return None
+    if len(data) > MAX_BYTES or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    if not _ALLOWED_RE.fullmatch(data):
+        return None
+    if data == "noop":
+        return Noop()
+    if data == "dg:now":
+        return DigestNow()
+    prefix, sep, rest = data.partition(":")
+    if not sep:
+        return None
+    parts = rest.split(":")
+    match prefix, parts:
+        case "a", [raw_id, raw_page]:
+            article_id, page = _uint(raw_id, MAX_ID), _uint(raw_page, MAX_PAGE)
+            if article_id is None or page is None:
+                return None
+            return ArticlePage(article_id, page)
+        case "sh", [raw_id]:
+            article_id = _uint(raw_id, MAX_ID)
+            return None if article_id is None else Share(article_id)
+        case "lang", [code]:
+            return SetLanguage(code) if is_language(code) else None
+        case "sub", [raw]:
+            on = _bool(raw)
+            return None if on is None else Subscribe(on)
+        case "tag", [raw_id]:
+            tag_id = _uint(raw_id, MAX_ID)
+            return None if tag_id is None else OpenTag(tag_id)
+        case "tags", [raw_page]:
+            page = _uint(raw_page, MAX_PAGE)
+            return None if page is None else TagsPage(page)
+        case "fol", [raw_id, raw_flag]:
+            tag_id, follow = _uint(raw_id, MAX_ID), _bool(raw_flag)
+            if tag_id is None or follow is None:
+                return None
+            return FollowTag(tag_id, follow)
+        case "set", [screen]:
+            for known in get_args(SettingsScreen):
+                if screen == known:
+                    return OpenSettings(known)
+            return None
+        case "cnt", [raw]:
+            count = _uint(raw, MAX_COUNT)
+            return SetCount(count) if count is not None and count >= MIN_COUNT else None
+        case "tz", [zone]:
+            if _ZONE_RE.fullmatch(zone) and is_valid_timezone(zone):
+                return SetTimezone(zone)
+            return None
+        case "time", [hh, mm]:
+            found = _TIME_RE.fullmatch(f"{hh}:{mm}")
+            return SetTime(int(found.group(1)), int(found.group(2))) if found else None
+    return None
+
+
+__all__ = [
+    "LANGUAGES",
+    "MAX_BYTES",
+    "ArticlePage",
+    "Callback",
+    "CallbackDataError",
+    "DigestNow",
+    "FollowTag",
+    "Noop",
+    "OpenSettings",
+    "OpenTag",
+    "SetCount",
+    "SetLanguage",
+    "SetTime",
+    "SetTimezone",
+    "Share",
+    "Subscribe",
+    "TagsPage",
+    "article_payload",
+    "decode",
+    "encode",
+    "parse_article_payload",
+]
+
+
+# --- deep-link / inline payloads ---------------------------------------------------------
+# ``/start a<id>`` (t.me/<bot>?start=a123) and the inline query ``a<id>`` both name an
+# article; Telegram allows [A-Za-z0-9_-]{1,64} in start payloads.
+
+_PAYLOAD_RE: Final = re.compile(r"a(0|[1-9][0-9]{0,18})")
+
+
+def article_payload(article_id: int) -> str:
+    """Deep-link / inline-query payload for an article: ``a<id>``."""
+    return f"a{_check_id(article_id, 'article id')}"
+
+
+def parse_article_payload(payload: object) -> int | None:
+    """Article id from an ``a<id>`` payload (surrounding whitespace allowed), else None."""
+    if not isinstance(payload, str) or len(payload) > MAX_BYTES:
+        return None
+    found = _PAYLOAD_RE.fullmatch(payload.strip())
+    if not found:
+        return None
+    value = int(found.group(1))
+    return value if value <= MAX_ID else None

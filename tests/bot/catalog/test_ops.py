@@ -1,0 +1,141 @@
+"""Operations reports and the application wiring (install_jobs, restart) of digest delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.catalog.ops import dry_run, format_dry_run, format_status, stats_report, status
+from bot.config import Settings
+from bot.context import Deps
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
+from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.digest_time import next_occurrence
+from bot.emulator import FakeTelegram, FakeTelegramServer
+from storage.models import Chat, ChatTag, Delivery, Tag
+from tests.bot.delivery.test_delivery import FAST, add_db_chat, make_bot, plan, users
+from tests.factories import make_article
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
+)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(FakeTelegram()) as srv:
+        yield srv
+
+
+async def test_status_and_stats_show_the_run(
+    server: FakeTelegramServer, engine: Engine, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        make_article(session)
+    fake = server.fake
+    _ok, blocked = users(fake, engine, 2)
+    await fake.block_bot(blocked)
+    plan(engine)
+    bot = await make_bot(server)
+    try:
+        await Broadcaster(bot=bot, engine=engine, settings=settings, options=FAST).run_pass()
+    finally:
+        await bot.shutdown()
+    report = status(engine=engine)
+    [run] = report.runs
+    assert (run.planned, run.sent, run.failed, run.unknown, run.pending) == (2, 1, 1, 0, 0)
+    assert run.finished_at is not None
+    assert report.inactive == 1 and report.subscribers == 1
+    text = format_status(report)
+    assert "planned" in text and "msg/s" in text
+    html, _ = stats_report(Deps(engine=engine, settings=settings), "en")
+    assert "planned 2" in html and "sent 1" in html and "failed 1" in html
+
+
+def test_dry_run_lists_each_kind_of_chat(engine: Engine, settings: Settings) -> None:
+    with Session(engine) as session:
+        make_article(session, hot=99, tags=["research"])
+        make_article(session, hot=10, tags=["model-release"])
+        research = session.scalars(select(Tag).where(Tag.slug == "research")).one()
+    for chat_id in (1, 2):
+        add_db_chat(engine, chat_id)
+    add_db_chat(engine, 3, language="zh", article_count=1)
+    add_db_chat(engine, 4)
+    with Session(engine) as session:
+        session.add(ChatTag(chat_id=4, tag_id=research.id))
+        session.commit()
+    kinds = dry_run(engine=engine, settings=settings)
+    summary = {(k.language, k.tags, k.count): (k.chats, len(k.articles)) for k in kinds}
+    assert summary == {
+        ("en", (), 5): (2, 2),
+        ("zh", (), 1): (1, 1),
+        ("en", ("research",), 5): (1, 1),
+    }
+    text = format_dry_run(kinds)
+    assert "[en · all tags · 5 articles] 2 chat(s)" in text
+    assert "文章" in text  # titles in the chat's language
+
+
+def _app(server: FakeTelegramServer) -> Application:  # type: ignore[type-arg]
+    return (
+        ApplicationBuilder()
+        .token(server.fake.token)
+        .base_url(server.base_url)
+        .rate_limiter(TelegramRateLimiter(RateLimits(time_scale=100.0)))
+        .build()
+    )
+
+
+async def _run_app_until(
+    server: FakeTelegramServer, engine: Engine, settings: Settings, done: Callable[[], object]
+) -> DeliveryService:
+    app = _app(server)
+    service = install_jobs(app, engine=engine, settings=settings)
+    async with app:
+        await app.start()
+        try:
+            await asyncio.wait_for(service.ticked.wait(), timeout=10)  # the start-up pass
+            await server.fake.wait_for(done, timeout=10)
+        finally:
+            await stop_delivery(app)
+            await app.stop()
+    assert app.bot_data[SERVICE_KEY] is service
+    return service
+
+
+async def test_shanghai_chat_gets_exactly_one_digest_across_a_restart(
+    server: FakeTelegramServer, engine: Engine, settings: Settings
+) -> None:
+    with Session(engine) as session:
+        make_article(session)
+    fake = server.fake
+    user = fake.create_user("li", language_code="zh")
+    # As after "/timezone Asia/Shanghai" and "/time" a moment ahead: the planner job, first
+    # run at start, finds it due.
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    add_db_chat(engine, user.id, timezone="Asia/Shanghai", next_digest_at=due)
+
+    await _run_app_until(server, engine, settings, lambda: len(fake.bot_messages(user.id)) >= 1)
+    # Wait until the outcome is recorded, then restart the whole application.
+    with Session(engine) as session:
+        row = session.scalars(select(Delivery)).one()
+    assert row.state == "sent"
+
+    second = await _run_app_until(server, engine, settings, lambda: True)
+    assert second.last_plan is not None and second.last_plan.planned == 0
+    assert len(fake.bot_messages(user.id)) == 1
+    with Session(engine) as session:
+        chat = session.get(Chat, user.id)
+        assert chat is not None and chat.next_digest_at is not None
+        assert chat.next_digest_at == next_occurrence(
+            "08:00", "Asia/Shanghai", datetime.now(UTC)
+        ) or chat.next_digest_at > datetime.now(UTC)
+        assert len(session.scalars(select(Delivery)).all()) == 1

@@ -1,0 +1,125 @@
+"""The rate limiter alone, with a stub callback (no HTTP): order, pacing, windows, 429."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from bot.delivery.ratelimit import RateLimits, SendTicket, TelegramRateLimiter
+from bot.emulator import FloodLimiter, FloodLimits
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
+)
+
+
+class Recorder:
+    """A stand-in for PTB's request callback that checks every call against the fake's limits."""
+
+    def __init__(self, scale: float) -> None:
+        self.flood = FloodLimiter(FloodLimits(enabled=True, time_scale=scale))
+        self.calls: list[tuple[str, float]] = []
+
+    def callback(self, label: str, chat_id: int) -> Any:
+        async def call() -> bool:
+            self.calls.append((label, time.monotonic()))
+            event = self.flood.check("sendMessage", chat_id, chat_id < 0)
+            assert event is None, event
+            self.flood.record_sent(chat_id, chat_id < 0)
+            await asyncio.sleep(0)
+            return True
+
+        return call
+
+
+async def _send(
+    limiter: TelegramRateLimiter, rec: Recorder, label: str, chat_id: int, broadcast: bool
+) -> Any:
+    ticket = SendTicket(broadcast=True) if broadcast else None
+    return await limiter.process_request(
+        rec.callback(label, chat_id), (), {}, "sendMessage", {"chat_id": chat_id}, ticket
+    )
+
+
+async def test_interactive_reply_overtakes_a_broadcast_backlog() -> None:
+    limiter = TelegramRateLimiter(RateLimits(time_scale=20.0))  # 600/s
+    rec = Recorder(20.0)
+    backlog = [
+        asyncio.create_task(_send(limiter, rec, f"b{i}", 1000 + i, True)) for i in range(120)
+    ]
+    await asyncio.sleep(0)  # let the backlog queue up in the limiter
+    await _send(limiter, rec, "reply", 7, False)
+    position = [label for label, _ in rec.calls].index("reply")
+    await asyncio.gather(*backlog)
+    await limiter.shutdown()
+    # Granted at the next free slot, ahead of every broadcast request still waiting.
+    assert position <= 2
+    assert len(rec.calls) == 121
+
+
+async def test_pacing_and_group_window_never_exceed_the_limits() -> None:
+    limiter = TelegramRateLimiter(RateLimits(time_scale=60.0))  # 1800/s; 20 per 1 s per group
+    rec = Recorder(60.0)
+    group = -100
+    jobs = [_send(limiter, rec, f"p{i}", 5000 + i, True) for i in range(200)]
+    jobs += [_send(limiter, rec, f"g{i}", group, False) for i in range(25)]
+    started = time.monotonic()
+    await asyncio.gather(*jobs)
+    await limiter.shutdown()
+    assert rec.flood.rejections == []
+    group_times = [t for label, t in rec.calls if label.startswith("g")]
+    # 25 messages to one group at 20 per (60 s / 60): the 21st waited for the window.
+    assert group_times[20] - group_times[0] >= 1.0
+    assert time.monotonic() - started >= 1.0
+
+
+async def test_retry_after_pauses_everything_then_retries_the_same_request() -> None:
+    limiter = TelegramRateLimiter(RateLimits(time_scale=100.0))
+    calls: list[tuple[str, float]] = []
+    failed_once = False
+    got_429 = asyncio.Event()
+
+    def make(label: str) -> Any:
+        async def call() -> bool:
+            nonlocal failed_once
+            calls.append((label, time.monotonic()))
+            if label == "a" and not failed_once:
+                failed_once = True
+                got_429.set()
+                raise RetryAfter(1)
+            return True
+
+        return call
+
+    async def send(label: str, chat_id: int) -> Any:
+        return await limiter.process_request(
+            make(label), (), {}, "sendMessage", {"chat_id": chat_id}, SendTicket()
+        )
+
+    first = asyncio.create_task(send("a", 1))
+    await got_429.wait()
+    others = [asyncio.create_task(send(f"o{i}", 10 + i)) for i in range(5)]
+    assert await first is True
+    await asyncio.gather(*others)
+    await limiter.shutdown()
+    penalty_start = calls[0][1]
+    after = [t for label, t in calls[1:]]
+    assert all(t - penalty_start >= 1.0 for t in after)  # nothing during the penalty
+    assert [label for label, _ in calls].count("a") == 2  # the same request, retried
+    assert limiter.penalties == 1
+
+
+async def test_requests_without_chat_are_not_throttled() -> None:
+    limiter = TelegramRateLimiter(RateLimits(overall_per_second=1.0))
+
+    async def call() -> bool:
+        return True
+
+    results = await asyncio.gather(
+        *[limiter.process_request(call, (), {}, "answerCallbackQuery", {}, None) for _ in range(50)]
+    )
+    assert all(results)
