@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlmodel import Session
 from bot.config import Settings, load_settings
 from storage.db import make_engine, upgrade
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
 def _postgres_answers() -> bool:
@@ -44,8 +46,26 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
-def _fresh_postgres() -> Engine:
-    eng = make_engine(POSTGRES_URL)
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own, so parallel runs on one server never interfere;
+    dropped at the end. Skips where PostgreSQL does not answer."""
+    if not _postgres_answers():
+        pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432")
+    name = f"digestbot_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _fresh_postgres(url: str) -> Engine:
+    eng = make_engine(url)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
@@ -60,9 +80,7 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
         eng = make_engine(f"sqlite:///{tmp_path / 'any.sqlite3'}")
         upgrade(eng)
     else:
-        if not _postgres_answers():
-            pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432")
-        eng = _fresh_postgres()
+        eng = _fresh_postgres(request.getfixturevalue("postgres_url"))
     yield eng
     eng.dispose()
 
