@@ -1,0 +1,102 @@
+"""One source for every rule the product and Telegram impose; everything else imports these.
+
+The bottom of ``bot/``: it imports nothing of the project, so storage-free code at any layer
+(views, delivery, the emulator) can share one definition instead of keeping a copy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Final, Literal, TypeGuard
+
+# --- languages -------------------------------------------------------------------------------
+
+Lang = Literal["en", "zh"]
+LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
+
+
+def is_language(value: object) -> TypeGuard[Lang]:
+    return value in LANGUAGES
+
+
+def language_from_code(code: str | None) -> Lang | None:
+    """Map a BCP-47-ish code (Telegram's ``language_code``, a stored value) to a language.
+
+    Any Chinese variant (zh, zh-hans, zh-hant, zh-CN, zh-TW, zh-HK, ...) reads Chinese:
+    we only ship Simplified, which Traditional readers still read better than English.
+    """
+    if not code or not code.strip():
+        return None
+    tag = code.strip().lower().replace("_", "-")
+    if tag == "zh" or tag.startswith("zh-"):
+        return "zh"
+    return "en"
+
+
+def resolve_language(stored: str | None, telegram_code: str | None, default: str) -> Lang:
+    """The chat's language: an explicit stored choice, else Telegram's hint, else ``default``."""
+    if stored and stored.strip():
+        chosen = language_from_code(stored)
+        if chosen is not None:
+            return chosen
+    hinted = language_from_code(telegram_code)
+    if hinted is not None:
+        return hinted
+    fallback = language_from_code(default)
+    return fallback if fallback is not None else "en"
+
+
+# --- product rules ---------------------------------------------------------------------------
+
+# Articles per digest a chat may choose (settings, buttons, the default setting).
+MIN_ARTICLE_COUNT: Final = 1
+MAX_ARTICLE_COUNT: Final = 10
+
+# --- Telegram's rules (https://core.telegram.org/bots/api) -----------------------------------
+
+MESSAGE_LIMIT: Final = 4096  # characters of a text message after entity parsing (UTF-16 units)
+CAPTION_LIMIT: Final = 1024
+CALLBACK_DATA_MAX_BYTES: Final = 64
+DEEP_LINK_PAYLOAD_MAX: Final = 64  # characters of a /start payload (A-Z a-z 0-9 _ -)
+
+# Tags Telegram accepts with parse_mode=HTML (https://core.telegram.org/bots/api#html-style).
+ALLOWED_HTML_TAGS: Final = frozenset(
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
+)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram measures it (UTF-16 code units)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# --- networking ------------------------------------------------------------------------------
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (IPv4 127/8, IPv6 ::1, bracketed or not)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
