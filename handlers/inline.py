@@ -8,7 +8,9 @@ from telegram.ext import InlineQueryHandler
 
 from bot.catalog import articles as catalog
 from bot.context import BotContext
-from bot.views.render import article_title, inline_description, render_inline_card
+from bot.views.callbacks import parse_article_payload
+from bot.views.common import article_title
+from bot.views.share import inline_description, render_inline_card
 from handlers.common import blocking
 
 MAX_QUERY = 256
@@ -17,7 +19,9 @@ MAX_QUERY = 256
 async def inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     assert query is not None
-    articles = await blocking(catalog.inline_results, context.deps, query=query.query[:MAX_QUERY])
+    text = query.query[:MAX_QUERY]
+    shared = parse_article_payload(text)
+    articles = await blocking(catalog.inline_results, context.deps, query=text, shared_id=shared)
     results = []
     for found in articles:
         text, keyboard = render_inline_card(found, context.lang, context.bot.username)

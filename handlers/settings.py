@@ -8,17 +8,16 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.catalog import chats
-from bot.catalog.chats import ChatSettings, SettingError
+from bot.catalog.chats import SettingError
 from bot.config import parse_hhmm
 from bot.context import BotContext
 from bot.views import callbacks as cb
+from bot.views.common import Rendered
 from bot.views.i18n import LANGUAGE_NAMES, timezone_label
-from bot.views.render import (
-    Notice,
-    Rendered,
+from bot.views.notices import Notice, render_notice
+from bot.views.settings import (
     render_count_picker,
     render_language_picker,
-    render_notice,
     render_settings,
     render_time_picker,
     render_timezone_picker,
@@ -35,6 +34,7 @@ from handlers.common import (
     send,
     too_long,
 )
+from storage.schemas import ChatSettings
 
 _ERRORS = {
     SettingError.BAD_TIME: Notice.BAD_TIME,
@@ -51,7 +51,7 @@ def _chat_id(update: Update) -> int:
 
 
 def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
-    return render_settings(settings.view(), context.deps.clock())
+    return render_settings(settings, context.deps.clock())
 
 
 def _confirmation(context: BotContext, result: ChatSettings, notice: Notice) -> Rendered:

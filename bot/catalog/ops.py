@@ -16,7 +16,8 @@ from sqlmodel import Session
 from bot.catalog.ranking import weights_from_settings
 from bot.config import Settings
 from bot.context import Deps
-from bot.views.render import Rendered, article_title, render_stats
+from bot.views.common import Rendered, article_title
+from bot.views.stats import render_stats
 from storage import outbox
 from storage.articles import article_views, count_articles
 from storage.chats import subscriber_counts

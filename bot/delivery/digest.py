@@ -28,8 +28,8 @@ from telegram import InlineKeyboardMarkup
 
 from bot.catalog.ranking import digest_candidates, weights_from_settings
 from bot.config import Settings
-from bot.views.paging import TELEGRAM_LIMIT, utf16_len
-from bot.views.render import render_digest
+from bot.rules import CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
+from bot.views.digest import render_digest
 from storage.articles import article_views
 from storage.outbox import ClaimedDelivery, delivered_pairs
 from storage.ranking import top_article_ids
@@ -37,7 +37,6 @@ from storage.schemas import ArticleView
 
 SLACK = 20
 NO_NEW_ARTICLES = "no new articles"
-CALLBACK_DATA_MAX_BYTES = 64
 # Candidates are re-ranked after this long, so a broadcast lasting hours picks up new articles.
 CANDIDATE_TTL_S = 300.0
 
@@ -111,8 +110,8 @@ def validate_message(text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Raise InvalidDigest unless Telegram would accept this HTML message and keyboard."""
     if not text.strip():
         raise InvalidDigest("empty text")
-    if utf16_len(text) > TELEGRAM_LIMIT:
-        raise InvalidDigest(f"text is {utf16_len(text)} UTF-16 units (max {TELEGRAM_LIMIT})")
+    if utf16_len(text) > MESSAGE_LIMIT:
+        raise InvalidDigest(f"text is {utf16_len(text)} UTF-16 units (max {MESSAGE_LIMIT})")
     checker = _HtmlChecker()
     checker.feed(text)
     checker.close()
