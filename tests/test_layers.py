@@ -85,7 +85,11 @@ def _imports(module: str) -> Iterator[tuple[str, bool]]:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 yield from visit(node.body, runtime, False)
             else:
-                for field in ("body", "orelse", "finalbody", "handlers"):
+                # Compound statements (try/except, with, for, match, ...): their blocks.
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                        yield from visit(child.body, runtime, top)
+                for field in ("body", "orelse", "finalbody"):
                     block = getattr(node, field, None)
                     if isinstance(block, list):
                         yield from visit(
