@@ -59,13 +59,13 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def other_language(lang: Lang) -> Lang:
+def _other_language(lang: Lang) -> Lang:
     return "zh" if lang == "en" else "en"
 
 
 def pick(texts: Mapping[str, str], lang: Lang) -> str:
     """Text in ``lang``, else the other language, else any language present."""
-    for code in (lang, other_language(lang)):
+    for code in (lang, _other_language(lang)):
         value = texts.get(code)
         if value and value.strip():
             return value
@@ -76,8 +76,8 @@ def content_language(article: ArticleView, lang: Lang) -> Lang:
     """The language the article is shown in for a reader of ``lang``."""
     if article.title.get(lang, "").strip():
         return lang
-    if article.title.get(other_language(lang), "").strip():
-        return other_language(lang)
+    if article.title.get(_other_language(lang), "").strip():
+        return _other_language(lang)
     return lang
 
 
