@@ -155,25 +155,28 @@ def _text_setting(
     return handler
 
 
+def _picker(context: BotContext, current: ChatSettings, screen: str) -> Rendered:
+    lang, now = context.lang, context.deps.clock()
+    if screen == "lang":
+        return render_language_picker(lang, current.language)
+    if screen == "tz":
+        return render_timezone_picker(lang, now, current.timezone)
+    if screen == "time":
+        return render_time_picker(lang, parse_hhmm(current.digest_time))
+    if screen == "cnt":
+        return render_count_picker(lang, current.article_count)
+    return settings_screen(context, current)
+
+
 async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
     current = await blocking(
         chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
     )
     assert current is not None
-    lang = context.lang
-    rendered: Rendered
-    if screen == "lang":
-        rendered = render_language_picker(lang, current.language)
-    elif screen == "tz":
-        rendered = render_timezone_picker(lang, context.deps.clock(), current.timezone)
-    elif screen == "time":
-        rendered = render_time_picker(lang, parse_hhmm(current.digest_time))
-    elif screen == "cnt":
-        rendered = render_count_picker(lang, current.article_count)
-    elif screen == "tags":
+    if screen == "tags":
         rendered = await tag_handlers.tags_screen(context, _chat_id(update), 0)
     else:
-        rendered = settings_screen(context, current)
+        rendered = _picker(context, current, screen)
     if update.callback_query is not None:
         await edit(update.callback_query, rendered)
     else:
