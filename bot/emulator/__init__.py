@@ -5,7 +5,7 @@
 """
 
 from .errors import ApiError
-from .html_entities import EntityParseError, parse_html, utf16_len
+from .html_entities import EntityParseError, parse_html
 from .limits import (
     FaultConfig,
     FaultEvent,
@@ -26,8 +26,9 @@ from .models import (
     Listener,
     MessageVersion,
 )
+from .params import ApiResponse
 from .server import FakeTelegramServer
-from .state import ApiResponse, FakeTelegram
+from .state import FakeTelegram
 from .webhook import SECRET_HEADER, WebhookAttempt
 
 __all__ = [
@@ -55,5 +56,4 @@ __all__ = [
     "PostAction",
     "WebhookAttempt",
     "parse_html",
-    "utf16_len",
 ]

@@ -10,28 +10,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.rules import ALLOWED_HTML_TAGS, utf16_len
+
 Entity = dict[str, Any]
 
-ALLOWED_TAGS = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
-    }
-)
 _SIMPLE_TAGS = {
     "b": "bold",
     "strong": "bold",
@@ -96,10 +78,6 @@ _LINK_SCHEMES = ("http", "https", "tg", "ton", "tonsite")
 
 class EntityParseError(ValueError):
     """The text cannot be parsed; str() is the part after ``can't parse entities: ``."""
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _char_units(ch: str) -> int:
@@ -233,7 +211,7 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> tuple[str, list
             if i >= n:
                 raise EntityParseError(f"Unclosed start tag at byte offset {byte_offsets[begin]}")
             tag = text[begin + 1 : i].lower()
-            if tag not in ALLOWED_TAGS:
+            if tag not in ALLOWED_HTML_TAGS:
                 raise EntityParseError(
                     f'Unsupported start tag "{tag}" at byte offset {byte_offsets[begin]}'
                 )
