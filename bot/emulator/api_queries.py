@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import bad_request
 from .formatting import Formatting
-from .models import FakeEvent
+from .models import CallbackQueryRecord, FakeEvent, InlineQueryRecord
 from .params import Params, utc_now
 
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+
+Query = TypeVar("Query", CallbackQueryRecord, InlineQueryRecord)
+
+
+def _unanswered(records: dict[str, Query], query_id: str) -> Query:
+    """The query to answer; like Telegram, an unknown or already answered one is invalid."""
+    record = records.get(query_id)
+    if record is None or record.answered:
+        raise bad_request(_QUERY_INVALID)
+    return record
 
 
 class QueriesApi(Formatting):
@@ -17,14 +27,11 @@ class QueriesApi(Formatting):
 
     async def _api_answercallbackquery(self, p: Params) -> Any:
         query_id = p.get_str("callback_query_id") or ""
-        record = self.callback_queries.get(query_id)
-        if record is None or record.answered:
-            raise bad_request(_QUERY_INVALID)
+        record = _unanswered(self.callback_queries, query_id)
         text = p.get_str("text")
         if text is not None and len(text) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
-        record.answered = True
-        record.answered_at = utc_now()
+        record.answered, record.answered_at = True, utc_now()
         record.text = text
         record.show_alert = p.get_bool("show_alert")
         record.url = p.get_str("url")
@@ -34,9 +41,7 @@ class QueriesApi(Formatting):
 
     async def _api_answerinlinequery(self, p: Params) -> Any:
         query_id = p.get_str("inline_query_id") or ""
-        record = self.inline_queries.get(query_id)
-        if record is None or record.answered:
-            raise bad_request(_QUERY_INVALID)
+        record = _unanswered(self.inline_queries, query_id)
         results = p.get_json("results", "results")
         if not isinstance(results, list):
             raise bad_request("can't parse results JSON array")
@@ -54,8 +59,7 @@ class QueriesApi(Formatting):
                 raise bad_request("RESULT_ID_DUPLICATE")
             seen.add(result_id)
             cleaned.append(self._validate_inline_result(result))
-        record.answered = True
-        record.answered_at = utc_now()
+        record.answered, record.answered_at = True, utc_now()
         record.results = cleaned
         record.cache_time = p.get_int("cache_time")
         record.is_personal = p.get_bool("is_personal")

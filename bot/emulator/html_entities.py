@@ -320,6 +320,23 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> tuple[str, list
     return "".join(result), entities
 
 
+def _same_span(entities: list[Entity], kind: str, start: int, length: int) -> Entity | None:
+    """The last entity if it is a ``kind`` spanning exactly ``start``/``length``: a
+    ``<pre><code class="language-x">`` pair becomes one ``pre`` entity with a language."""
+    last = entities[-1] if entities else None
+    if (
+        last is not None
+        and last["type"] == kind
+        and (last["offset"], last["length"])
+        == (
+            start,
+            length,
+        )
+    ):
+        return last
+    return None
+
+
 def _close_entity(top: _Open, end: int, inner_text: str, entities: list[Entity]) -> None:
     start, length = top.offset, end - top.offset
     tag = top.tag
@@ -344,25 +361,15 @@ def _close_entity(top: _Open, end: int, inner_text: str, entities: list[Entity])
         kind = "expandable_blockquote" if top.argument else "blockquote"
         entities.append({"type": kind, "offset": start, "length": length})
     elif tag == "pre":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "code"
-            and (last["offset"], last["length"]) == (start, length)
-            and last.get("language")
-        ):
-            last["type"] = "pre"
+        inner = _same_span(entities, "code", start, length)
+        if inner is not None and inner.get("language"):
+            inner["type"] = "pre"
         else:
             entities.append({"type": "pre", "offset": start, "length": length})
     elif tag == "code":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "pre"
-            and (last["offset"], last["length"]) == (start, length)
-            and top.argument
-        ):
-            last["language"] = top.argument
+        outer = _same_span(entities, "pre", start, length)
+        if outer is not None and top.argument:
+            outer["language"] = top.argument
         else:
             entity: Entity = {"type": "code", "offset": start, "length": length}
             if top.argument:

@@ -29,19 +29,8 @@ class Membership(UserActions):
     async def _service_message(
         self, chat: FakeChat, by: FakeUser, service: dict[str, Any]
     ) -> FakeMessage:
-        message = self._store(
-            FakeMessage(
-                chat_id=chat.id,
-                message_id=self._new_message_id(chat.id),
-                sender_id=by.id,
-                from_bot=False,
-                date=utc_now(),
-                service=service,
-            )
-        )
-        if self._bot_sees(chat, message):
-            self._enqueue("message", self.message_dict(message))
-        await self._emit(FakeEvent("message", chat.id, message))
+        message = self._store_user_message(chat, by, service=service)
+        await self._publish_user_message(chat, message)
         return message
 
     async def add_bot_to_group(
@@ -61,18 +50,18 @@ class Membership(UserActions):
         await self._chat_member_update(target, self._user(by_user), old, "kicked")
 
     async def block_bot(self, user: UserRef) -> None:
-        blocker = self._user(user)
-        chat = self.create_private_chat(blocker)
-        blocker.blocked_bot = True
-        chat.bot_status = "kicked"
-        await self._chat_member_update(chat, blocker, "member", "kicked")
+        await self._set_blocked(user, blocked=True)
 
     async def unblock_bot(self, user: UserRef) -> None:
+        await self._set_blocked(user, blocked=False)
+
+    async def _set_blocked(self, user: UserRef, *, blocked: bool) -> None:
         blocker = self._user(user)
         chat = self.create_private_chat(blocker)
-        blocker.blocked_bot = False
-        chat.bot_status = "member"
-        await self._chat_member_update(chat, blocker, "kicked", "member")
+        blocker.blocked_bot = blocked
+        old: MemberStatus = "member" if blocked else "kicked"
+        chat.bot_status = "kicked" if blocked else "member"
+        await self._chat_member_update(chat, blocker, old, chat.bot_status)
 
     async def deactivate_user(self, user: UserRef) -> None:
         self._user(user).deactivated = True

@@ -48,9 +48,6 @@ class FakeTelegram(MessagesApi, QueriesApi, ChatsApi, ProfileApi, Membership, Wa
             if name.startswith("_api_")
         }
 
-    def knows_method(self, method: str) -> bool:
-        return method.lower() in self._methods
-
     async def call_api(self, method: str, params: Mapping[str, Any]) -> ApiResponse:
         """Answer one Bot API call (token already checked by the transport)."""
         started = time.monotonic()

@@ -37,6 +37,26 @@ ChatRef = FakeChat | FakeUser | int  # a FakeUser means their private chat
 CommandScopeKey = tuple[str, int | None, int | None]
 
 
+# Everything a restricted member may not do (getChatMember lists each permission).
+_RESTRICTED_DENIED = (
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_send_messages",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_manage_topics",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_edit_tag",
+)
+
+
 class ChatStore:
     """In-memory Telegram state shared by every part of ``FakeTelegram``."""
 
@@ -238,25 +258,7 @@ class ChatStore:
         elif status == "kicked":
             data["until_date"] = 0
         elif status == "restricted":
-            data.update(
-                is_member=True,
-                can_change_info=False,
-                can_invite_users=False,
-                can_pin_messages=False,
-                can_send_messages=False,
-                can_send_polls=False,
-                can_send_other_messages=False,
-                can_add_web_page_previews=False,
-                can_manage_topics=False,
-                until_date=0,
-                can_send_audios=False,
-                can_send_documents=False,
-                can_send_photos=False,
-                can_send_videos=False,
-                can_send_video_notes=False,
-                can_send_voice_notes=False,
-                can_edit_tag=False,
-            )
+            data.update(dict.fromkeys(_RESTRICTED_DENIED, False), is_member=True, until_date=0)
         return data
 
     def _find_message(self, chat: FakeChat, message_id: int | None, error: str) -> FakeMessage:

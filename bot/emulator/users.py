@@ -87,9 +87,6 @@ class UserActions(UpdateQueue):
         self.chats[new_id] = chat
         return chat
 
-    def create_supergroup(self, title: str, **kwargs: Any) -> FakeChat:
-        return self.create_group(title, supergroup=True, **kwargs)
-
     def _new_group_id(self, kind: ChatType) -> int:
         n = next(self._ids)
         return -1_001_000_000_000 - n if kind == "supergroup" else -4_000_000_000 - n
@@ -133,22 +130,34 @@ class UserActions(UpdateQueue):
         stripped = text.strip()
         if not stripped:
             raise ValueError("Telegram clients can't send empty messages")
-        message = self._store(
+        message = self._store_user_message(
+            target,
+            sender,
+            text=stripped,
+            entities=sort_entities(find_auto_entities(stripped, [])),
+            reply_to_message_id=reply_to,
+        )
+        await self._publish_user_message(target, message)
+        return message
+
+    def _store_user_message(self, chat: FakeChat, sender: FakeUser, **fields: Any) -> FakeMessage:
+        """Store a message ``sender`` wrote in ``chat`` now (``fields``: FakeMessage's others)."""
+        return self._store(
             FakeMessage(
-                chat_id=target.id,
-                message_id=self._new_message_id(target.id),
+                chat_id=chat.id,
+                message_id=self._new_message_id(chat.id),
                 sender_id=sender.id,
                 from_bot=False,
                 date=utc_now(),
-                text=stripped,
-                entities=sort_entities(find_auto_entities(stripped, [])),
-                reply_to_message_id=reply_to,
+                **fields,
             )
         )
-        if self._bot_sees(target, message):
+
+    async def _publish_user_message(self, chat: FakeChat, message: FakeMessage) -> None:
+        """The bot gets a ``message`` update if it would see it; listeners always hear of it."""
+        if self._bot_sees(chat, message):
             self._enqueue("message", self.message_dict(message))
-        await self._emit(FakeEvent("message", target.id, message))
-        return message
+        await self._emit(FakeEvent("message", chat.id, message))
 
     async def start_bot(self, user: UserRef, payload: str | None = None) -> FakeMessage:
         """The user opens the bot (optionally via a t.me/bot?start=payload deep link)."""
@@ -250,19 +259,14 @@ class UserActions(UpdateQueue):
     ) -> FakeMessage:
         content = result.get("input_message_content") or {}
         markup = result.get("reply_markup")
-        message = self._store(
-            FakeMessage(
-                chat_id=chat.id,
-                message_id=self._new_message_id(chat.id),
-                sender_id=sender.id,
-                from_bot=False,
-                via_bot=True,
-                date=utc_now(),
-                text=content.get("message_text"),
-                entities=list(content.get("entities", [])),
-                reply_markup=markup,
-                inline_message_id=f"inline-{next(self._ids)}" if markup else None,
-            )
+        message = self._store_user_message(
+            chat,
+            sender,
+            via_bot=True,
+            text=content.get("message_text"),
+            entities=list(content.get("entities", [])),
+            reply_markup=markup,
+            inline_message_id=f"inline-{next(self._ids)}" if markup else None,
         )
         if message.inline_message_id is not None:
             self._inline_messages[message.inline_message_id] = message

@@ -11,6 +11,7 @@ from .models import CallbackQueryRecord, FakeMessage, InlineQueryRecord
 from .store import ChatRef, ChatStore
 
 T = TypeVar("T")
+Query = TypeVar("Query", CallbackQueryRecord, InlineQueryRecord)
 
 
 class Waiting(ChatStore):
@@ -89,10 +90,7 @@ class Waiting(ChatStore):
         *,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> CallbackQueryRecord:
-        record = self.callback_queries[query_id]
-        return await self._wait(
-            lambda: record if record.answered else None, timeout, f"answer to {query_id}"
-        )
+        return await self._wait_answered(self.callback_queries[query_id], timeout)
 
     async def wait_for_inline_answer(
         self,
@@ -100,7 +98,9 @@ class Waiting(ChatStore):
         *,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> InlineQueryRecord:
-        record = self.inline_queries[query_id]
+        return await self._wait_answered(self.inline_queries[query_id], timeout)
+
+    async def _wait_answered(self, record: Query, timeout: float) -> Query:  # noqa: ASYNC109
         return await self._wait(
-            lambda: record if record.answered else None, timeout, f"answer to {query_id}"
+            lambda: record if record.answered else None, timeout, f"answer to {record.id}"
         )
