@@ -284,6 +284,15 @@ class ChatStore:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set (then replaced) on every change: capture it, check state, then wait on it."""
+        return self._changed
+
     async def _emit(self, event: FakeEvent) -> None:
         self.poke()
         for listener in list(self._listeners):
@@ -335,12 +344,3 @@ class ChatStore:
         next_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = next_id + 1
         return next_id
-
-    @property
-    def closing(self) -> bool:
-        return self._closing
-
-    @property
-    def changed(self) -> asyncio.Event:
-        """Set (then replaced) on every change: capture it, check state, then wait on it."""
-        return self._changed
