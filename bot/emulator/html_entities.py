@@ -2,6 +2,8 @@
 
 Follows tdlib's ``parse_html`` (the code Telegram runs for ``parse_mode=HTML``): same tags,
 same attribute handling, same error texts. Offsets and lengths are in UTF-16 code units.
+It is longer than most modules because it is one port: the parser, entity closing and
+normalisation share tdlib's offsets and error texts, and split apart they would hide that.
 """
 
 from __future__ import annotations
