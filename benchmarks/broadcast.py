@@ -6,7 +6,7 @@
     --paid instead keeps the rate limiter on and sends ``allow_paid_broadcast`` requests, so
     the paid lane paces them at 1,000 msg/s (the case the 0.5 ms target is about).
     --ptb-stack sends through ``bot.send_message`` (PTB's full stack, httpx) instead of the
-    lean Bot API client (``bot.delivery.broadcaster.BotApiClient``, on aiohttp).
+    lean Bot API client (``bot.delivery.botapi.BotApiClient``, on aiohttp).
 
 The fake Bot API server runs in a separate process, so the bot's CPU time is its own:
 ``time.process_time()`` of the bot process (every thread, so the outbox's database work in
