@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
@@ -85,11 +88,17 @@ def set_tag_followed(*, session: Session, chat_id: int, tag_id: int, followed: b
         )
 
 
-def deactivate_chat(*, session: Session, chat_id: int) -> None:
+def deactivate_chats(
+    *, session: Session, chat_ids: Iterable[int], now: datetime | None = None
+) -> None:
     """The bot was blocked or removed: keep the settings, send nothing more."""
-    session.execute(
-        update(Chat).where(col(Chat.id) == chat_id).values(active=False, updated_at=utcnow())
-    )
+    ids = sorted(set(chat_ids))
+    if ids:
+        session.execute(
+            update(Chat)
+            .where(col(Chat.id).in_(ids))
+            .values(active=False, updated_at=now or utcnow())
+        )
 
 
 def migrate_chat(*, session: Session, old_id: int, new_id: int) -> None:

@@ -38,12 +38,12 @@ from pydantic import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from bot.config import Settings
 from bot.content.langdetect import detect_language
 from bot.content.scoring import ScoreInput, score
 from storage.articles import ArticleData, TagData, UpsertResult, upsert_article
+from storage.db import session_scope
 
 BATCH_SIZE = 500
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
@@ -683,16 +683,14 @@ def _store_batch(
     engine: Engine, batch: list[tuple[str, ArticleData]], counts: ImportCounts, err: IO[str]
 ) -> None:
     try:
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             results = [upsert_article(session=session, data=data) for _, data in batch]
-            session.commit()
     except SQLAlchemyError:
         # Replay one record per transaction so a bad record costs only itself.
         for location, data in batch:
             try:
-                with Session(engine) as session:
+                with session_scope(engine) as session:
                     result = upsert_article(session=session, data=data)
-                    session.commit()
             except SQLAlchemyError as exc:
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 _reject(counts, err, location, f"database error: {reason}")
