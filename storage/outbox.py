@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, update
-from sqlmodel import Session, col
-from sqlmodel import select as sm_select
+from sqlmodel import Session
 
 from storage.chats import deactivate_chats
 from storage.db import conflict_insert
@@ -472,11 +471,3 @@ def state_counts(*, session: Session) -> dict[str, int]:
     ).all()
     found = {str(s): int(n) for s, n in rows}
     return {s: found.get(s, 0) for s in STATES}
-
-
-def deliveries_for_chat(*, session: Session, chat_id: int) -> list[Delivery]:
-    return list(
-        session.exec(
-            sm_select(Delivery).where(col(Delivery.chat_id) == chat_id).order_by(col(Delivery.id))
-        )
-    )

@@ -18,17 +18,15 @@ always deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, func, type_coerce
+from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, type_coerce
 from sqlmodel import Session, col, select
 
 from storage.chats import followed_tag_ids
-from storage.db import insert_ignoring_conflicts
 from storage.models import Article, ArticleTag, DeliveredArticle
-from storage.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,46 +148,3 @@ def latest_article_ids(
         limit
     )
     return [row for row in session.exec(statement).all() if row is not None]
-
-
-def count_candidates(
-    *,
-    session: Session,
-    chat_id: int | None,
-    since: datetime,
-    until: datetime | None = None,
-    tag_ids: Sequence[int] | None = None,
-    exclude_delivered: bool = True,
-) -> int:
-    """How many articles ``top_article_ids`` could return for these filters (no limit)."""
-    conditions = _candidate_filters(
-        session=session,
-        chat_id=chat_id,
-        since=since,
-        until=until,
-        tag_ids=tag_ids,
-        exclude_delivered=exclude_delivered,
-    )
-    if conditions is None:
-        return 0
-    total = session.exec(select(func.count()).select_from(Article).where(*conditions))
-    return int(total.one())
-
-
-def mark_delivered(
-    *,
-    session: Session,
-    chat_id: int,
-    article_ids: Iterable[int],
-    delivered_at: datetime | None = None,
-) -> None:
-    """Record that the chat received these articles; repeats are ignored (no commit)."""
-    when = delivered_at or utcnow()
-    rows = [
-        {"chat_id": chat_id, "article_id": article_id, "delivered_at": when}
-        for article_id in dict.fromkeys(article_ids)
-    ]
-    if not rows:
-        return
-    # A digest re-sent after a crash must not fail on rows it already wrote.
-    insert_ignoring_conflicts(session, DeliveredArticle.__table__, rows)  # type: ignore[attr-defined]

@@ -20,19 +20,18 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
-from bot.catalog.ranking import digest_candidates, weights_from_settings
+from bot.catalog.ranking import digest_candidates, ranked_article_ids
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
 from bot.views.render import render_digest
 from storage.articles import article_views
 from storage.outbox import ClaimedDelivery, delivered_pairs
-from storage.ranking import top_article_ids
 from storage.schemas import ArticleView
 
 SLACK = 20
@@ -134,15 +133,8 @@ class DigestBuilder:
         cached = self._candidates.get(key)
         if cached is not None and self._clock() - cached[0] < CANDIDATE_TTL_S:
             return cached[1]
-        ids = top_article_ids(
-            session=session,
-            chat_id=None,
-            limit=count + SLACK,
-            since=now - timedelta(hours=self._settings.digest_window_hours),
-            until=now,
-            weights=weights_from_settings(self._settings),
-            tag_ids=tags or None,
-            exclude_delivered=False,
+        ids = ranked_article_ids(
+            session=session, settings=self._settings, now=now, limit=count + SLACK, tag_ids=tags
         )
         self._candidates[key] = (self._clock(), ids)
         return ids
