@@ -22,11 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, type_coerce
+from sqlalchemy import ColumnElement, Float, Table, and_, bindparam, exists, type_coerce
+from sqlalchemy.sql import FromClause
 from sqlmodel import Session, col, select
 
 from storage.chats import followed_tag_ids
 from storage.models import Article, ArticleTag, DeliveredArticle
+
+_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +45,20 @@ class RankWeights:
             raise ValueError("ranking weights must not be negative")
 
 
-def score_expression(weights: RankWeights) -> ColumnElement[float]:
-    """``hot*w_hot + quality*w_quality + impact*w_impact`` as SQL (weights bound as floats)."""
+def score_expression(
+    weights: RankWeights, source: FromClause | None = None
+) -> ColumnElement[float]:
+    """``hot*w_hot + quality*w_quality + impact*w_impact`` as SQL (weights bound as floats).
+
+    The one definition of the score: ranking and search order by it. ``source`` is the
+    ``article`` table (default) or a subquery selecting its ``hot``, ``quality``, ``impact``.
+    """
     # Float binds keep PostgreSQL from doing integer arithmetic and let SQLite cache one plan.
     w_hot = bindparam("w_hot", weights.hot, type_=Float())
     w_quality = bindparam("w_quality", weights.quality, type_=Float())
     w_impact = bindparam("w_impact", weights.impact, type_=Float())
-    total = (
-        col(Article.hot) * w_hot + col(Article.quality) * w_quality + col(Article.impact) * w_impact
-    )
+    c = (source if source is not None else _ARTICLE).c
+    total = c.hot * w_hot + c.quality * w_quality + c.impact * w_impact
     return type_coerce(total, Float())
 
 
