@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.content.feeds import poll_feeds_async
-from bot.content.ingest import make_http_client
+from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter

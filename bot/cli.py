@@ -73,7 +73,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         upgrade(engine)
         if args.command == "import":
-            from bot.content.ingest import run_import
+            from bot.content.importer import run_import
 
             return run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
         if args.command == "fetch":

@@ -1,4 +1,4 @@
-"""Polling DIGESTBOT_FEEDS: conditional GET, error backoff, import through ``bot.content.ingest``.
+"""Polling DIGESTBOT_FEEDS: conditional GET, error backoff, import through ``bot.content.importer``.
 
 ``poll_feeds`` is synchronous (httpx + SQLAlchemy); the scheduler calls ``poll_feeds_async``,
 which runs it in a worker thread so the bot's event loop never blocks on a slow feed.
@@ -19,15 +19,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.content.ingest import (
+from bot.content.formats import read_stream
+from bot.content.importer import (
     ImportCounts,
-    SourceError,
     import_records,
     is_url,
     make_http_client,
     read_limited,
-    read_stream,
 )
+from bot.content.records import SourceError
 from storage.db import session_scope
 from storage.feeds import feed_state, save_feed_state
 from storage.models import FeedState
