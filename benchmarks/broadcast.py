@@ -37,7 +37,8 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.config import load_settings
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.delivery.planner import plan_once
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from storage.db import make_engine, upgrade

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -27,8 +29,10 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import ExtBot
+from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 class NotSent(Exception):
@@ -221,6 +225,33 @@ def fast_client_for(bot: ExtBot[Any], *, connections: int = 16) -> BotApiClient 
         )
     except ValueError:
         return None
+
+
+def message_body(
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    defaults: Defaults | None,
+    allow_paid_broadcast: bool,
+) -> bytes:
+    """A sendMessage JSON body (HTML, no link preview) without its opening ``{``, so that
+    ``b'{"chat_id":N,' + body`` is the whole request: serialised once, sent to many chats."""
+    fields: dict[str, Any] = {
+        "text": text,
+        "parse_mode": ParseMode.HTML.value,
+        "link_preview_options": NO_PREVIEW.to_dict(),
+    }
+    if markup is not None:
+        fields["reply_markup"] = markup.to_dict()
+    if allow_paid_broadcast:
+        fields["allow_paid_broadcast"] = True
+    if defaults is not None:
+        # What ExtBot would insert from Defaults for sendMessage (the rest is explicit).
+        if defaults.disable_notification is not None:
+            fields["disable_notification"] = defaults.disable_notification
+        if defaults.protect_content is not None:
+            fields["protect_content"] = defaults.protect_content
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()[1:]
 
 
 def message_id(result: object) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -50,73 +48,24 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.delivery.botapi import BotApiClient, fast_client_for, message_id, reached_telegram
+from bot.delivery.botapi import (
+    NO_PREVIEW,
+    BotApiClient,
+    fast_client_for,
+    message_body,
+    message_id,
+    reached_telegram,
+)
 from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from storage import outbox
 from storage.chats import migrate_chat
 from storage.db import session_scope
-from storage.outbox import Outcome, SendingPolicy
+from storage.outbox import Outcome
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOptions:
-    workers: int = 16  # requests in flight (or waiting in the rate limiter) at once
-    claim_batch: int = 16  # rows marked ``sending`` per transaction
-    flush_every: int = 32  # outcomes written per transaction
-    flush_interval: float = 0.25
-    max_network_retries: int = 5
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    shutdown_grace: float = 3.0
-    sending_policy: SendingPolicy = "unknown"
-    allow_paid_broadcast: bool = False
-    # Send through the lean aiohttp Bot API client (``BotApiClient``) instead of ``send_message``
-    # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
-    # same errors. False: always PTB's full stack.
-    fast_path: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryOptions:
-        return cls(
-            workers=settings.delivery_workers,
-            claim_batch=settings.delivery_batch,
-            sending_policy=settings.sending_policy,
-            allow_paid_broadcast=settings.allow_paid_broadcast,
-        )
-
-
-@dataclass(slots=True)
-class PassStats:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    skipped: int = 0
-    returned: int = 0  # given back as pending (stop, retries exhausted)
-    migrated: int = 0
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
-
-    def add(self, outcome: Outcome) -> None:
-        if outcome.state == outbox.SENT:
-            self.sent += 1
-        elif outcome.state == outbox.FAILED:
-            self.failed += 1
-        elif outcome.state == outbox.UNKNOWN:
-            self.unknown += 1
-        elif outcome.state == outbox.SKIPPED:
-            self.skipped += 1
-        else:
-            self.returned += 1
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
 
 
 @dataclass(slots=True)
@@ -417,7 +366,7 @@ class Broadcaster:
                 text=digest.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=digest.markup,
-                link_preview_options=_NO_PREVIEW,
+                link_preview_options=NO_PREVIEW,
                 rate_limit_args=job.ticket,
                 **extra,
             )
@@ -448,27 +397,16 @@ class Broadcaster:
         found = self._bodies.get(id(digest))
         if found is not None and found[0] is digest:
             return found[1]
-        fields: dict[str, Any] = {
-            "text": digest.text,
-            "parse_mode": ParseMode.HTML.value,
-            "link_preview_options": _NO_PREVIEW.to_dict(),
-        }
-        if digest.markup is not None:
-            fields["reply_markup"] = digest.markup.to_dict()
-        if self.options.allow_paid_broadcast:
-            fields["allow_paid_broadcast"] = True
-        defaults = self.bot.defaults
-        if defaults is not None:
-            # What ExtBot would insert from Defaults for sendMessage (the rest is explicit).
-            if defaults.disable_notification is not None:
-                fields["disable_notification"] = defaults.disable_notification
-            if defaults.protect_content is not None:
-                fields["protect_content"] = defaults.protect_content
-        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = message_body(
+            digest.text,
+            digest.markup,
+            defaults=self.bot.defaults,
+            allow_paid_broadcast=self.options.allow_paid_broadcast,
+        )
         if len(self._bodies) > 10_000:
             self._bodies.clear()
-        self._bodies[id(digest)] = (digest, encoded[1:])
-        return encoded[1:]
+        self._bodies[id(digest)] = (digest, encoded)
+        return encoded
 
     async def _backoff(self, job: _Job, retries: int, reason: str) -> Outcome | None:
         """Sleep before a retry; an Outcome instead when retries are exhausted or stopping."""

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.digest_time import get_zone, next_occurrence
 from storage import outbox
 from storage.db import session_scope

@@ -26,7 +26,8 @@ from bot.config import Settings
 from bot.delivery.botapi import BotApiClient, api_error, fast_client_for
 from bot.delivery.botapi import MaybeSent as _MaybeSent
 from bot.delivery.botapi import NotSent as _NotSent
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.emulator import FakeTelegram, FakeTelegramServer
 from storage.models import Chat, DeliveredArticle
 from storage.outbox import insert_delivered
