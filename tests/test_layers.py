@@ -19,9 +19,6 @@ SERVICES = ("bot.catalog", "bot.content", "bot.delivery")
 ALLOWED = {
     # The digest builder renders the digest it validates and sends.
     ("bot.delivery.digest", "bot.views.digest"),
-    # Until ops reports become data rendered by views (being reworked on the delivery branch).
-    ("bot.catalog.ops", "bot.views"),
-    ("bot.views.stats", "bot.catalog.ops"),
 }
 
 

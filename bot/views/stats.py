@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from bot.rules import is_language
 from bot.views.common import Rendered
 from bot.views.i18n import LANGUAGE_NAMES, N_, format_datetime, format_number, translator
 from bot.views.paging import escape
-
-if TYPE_CHECKING:  # only for annotations: bot.catalog.ops imports this module
-    from bot.catalog.ops import StatusReport
+from storage.schemas import StatusReport
 
 _CHAT_KINDS: Final[dict[str, str]] = {
     "private": N_("private chats"),
