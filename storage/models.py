@@ -180,3 +180,34 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ChatFilter(SQLModel, table=True):
+    """A chat's filters beyond followed tags; no row means no filter.
+
+    ``keywords`` are plain words or phrases as the chat typed them (matched case-insensitively
+    as substrings of titles and summaries, never as patterns); muted tags are ``ChatMutedTag``.
+    """
+
+    __tablename__ = "chat_filter"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_score: int = 0  # weighted score (0-100) an article needs; 0: no minimum
+    own_language_only: bool = False  # only articles that have text in the chat's language
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class ChatMutedTag(SQLModel, table=True):
+    """A tag a chat never wants to see, even on articles carrying a followed tag."""
+
+    __tablename__ = "chat_muted_tag"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    )

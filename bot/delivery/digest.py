@@ -26,11 +26,12 @@ from html.parser import HTMLParser
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
-from bot.catalog.ranking import digest_candidates, ranked_article_ids
+from bot.catalog.ranking import digest_candidates, hidden_count, ranked_article_ids, spec_for
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
 from bot.views.digest import render_digest
 from storage.articles import article_views
+from storage.filters import filters_for_chats
 from storage.outbox import ClaimedDelivery, delivered_pairs
 from storage.schemas import ArticleView
 
@@ -120,7 +121,7 @@ class DigestBuilder:
         self._clock = clock
         self._candidates: dict[tuple[tuple[int, ...], int], tuple[float, list[int]]] = {}
         self._views: dict[int, ArticleView] = {}
-        self._rendered: dict[tuple[str, tuple[int, ...], str], RenderedDigest | str] = {}
+        self._rendered: dict[tuple[str, tuple[int, ...], str, int], RenderedDigest | str] = {}
         self.renders = 0  # how many times a message was actually rendered (tests, stats)
 
     def language_of(self, delivery: ClaimedDelivery) -> str:
@@ -143,10 +144,22 @@ class DigestBuilder:
         self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
     ) -> dict[int, list[int]]:
         """Article ids for each delivery id (empty list: nothing new for that chat)."""
+        picked = self._pick(session=session, deliveries=deliveries, now=now)
+        return {key: ids for key, (ids, _hidden) in picked.items()}
+
+    def _pick(
+        self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
+    ) -> dict[int, tuple[list[int], int]]:
+        """(article ids, how many top articles the chat's filters removed) per delivery id.
+
+        Chats with filters are ranked alone (filters make every chat's list its own); the
+        group's list tells how many of its top articles the filters removed.
+        """
+        filters = filters_for_chats(session=session, chat_ids=[d.chat_id for d in deliveries])
         groups: dict[tuple[tuple[int, ...], int], list[ClaimedDelivery]] = defaultdict(list)
         for d in deliveries:
             groups[(d.tag_ids, max(1, d.article_count))].append(d)
-        picked: dict[int, list[int]] = {}
+        picked: dict[int, tuple[list[int], int]] = {}
         for (tags, count), members in groups.items():
             candidates = self._group_candidates(session, tags, count, now)
             seen = delivered_pairs(
@@ -163,40 +176,62 @@ class DigestBuilder:
                         limit=count,
                         now=now,
                     )
-                picked[m.id] = fresh
+                spec = (
+                    spec_for(filters[m.chat_id], self.language_of(m))
+                    if m.chat_id in filters
+                    else None
+                )
+                if spec is None:
+                    picked[m.id] = (fresh, 0)
+                    continue
+                mine = digest_candidates(
+                    session=session,
+                    settings=self._settings,
+                    chat_id=m.chat_id,
+                    limit=count,
+                    now=now,
+                    filters=spec,
+                )
+                picked[m.id] = (mine, hidden_count(mine, fresh))
         return picked
 
     def build(
         self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
     ) -> list[DigestPlan]:
-        picked = self.pick_articles(session=session, deliveries=deliveries, now=now)
-        missing = sorted({a for ids in picked.values() for a in ids} - self._views.keys())
+        picked = self._pick(session=session, deliveries=deliveries, now=now)
+        missing = sorted({a for ids, _ in picked.values() for a in ids} - self._views.keys())
         if missing:
             for view in article_views(session=session, ids=missing):
                 self._views[view.id] = view
         plans: list[DigestPlan] = []
         for d in deliveries:
-            ids = tuple(a for a in picked.get(d.id, []) if a in self._views)
+            chosen, hidden = picked.get(d.id, ([], 0))
+            ids = tuple(a for a in chosen if a in self._views)
             if not ids:
                 plans.append(DigestPlan(d, None, skip_reason=NO_NEW_ARTICLES))
                 continue
-            rendered = self.render(self.language_of(d), ids, d.local_date)
+            rendered = self.render(self.language_of(d), ids, d.local_date, hidden)
             if isinstance(rendered, str):
                 plans.append(DigestPlan(d, None, error=rendered))
             else:
                 plans.append(DigestPlan(d, rendered))
         return plans
 
-    def render(self, lang: str, ids: tuple[int, ...], local_date: str) -> RenderedDigest | str:
-        """The validated message for this key (rendered once), or the validation error."""
-        key = (lang, ids, local_date)
+    def render(
+        self, lang: str, ids: tuple[int, ...], local_date: str, hidden: int = 0
+    ) -> RenderedDigest | str:
+        """The validated message for this key (rendered once), or the validation error.
+
+        ``hidden``: how many top articles the chat's filters removed (the digest says so).
+        """
+        key = (lang, ids, local_date, hidden)
         found = self._rendered.get(key)
         if found is not None:
             return found
         self.renders += 1
         articles = [self._views[a] for a in ids]
         text, markup = render_digest(
-            articles, lang, "UTC", _digest_moment(date.fromisoformat(local_date))
+            articles, lang, "UTC", _digest_moment(date.fromisoformat(local_date)), hidden=hidden
         )
         result: RenderedDigest | str
         try:

@@ -14,14 +14,31 @@ from storage.schemas import ArticleView
 
 
 def render_digest(
-    articles: Sequence[ArticleView], lang: str, tz: tzinfo | str, now: datetime
+    articles: Sequence[ArticleView],
+    lang: str,
+    tz: tzinfo | str,
+    now: datetime,
+    *,
+    hidden: int = 0,
 ) -> Rendered:
-    """The daily digest: :func:`render_article_list` under a localized dated header."""
+    """The daily digest: :func:`render_article_list` under a localized dated header.
+
+    ``hidden``: how many top articles the chat's filters removed; the footer says so, so a
+    digest shorter than the chosen count is explained. Ages show as dates: the message is
+    rendered once for many chats, whose local time differs.
+    """
     tr = translator(lang)
     _ = tr.gettext
     footer = "<i>{}</i>".format(
         escape(_("📖 read · ↗ share · /settings to change time, count or language"))
     )
+    if hidden:
+        note = tr.ngettext(
+            "🔇 Your filters left out {n} article. /filters shows them.",
+            "🔇 Your filters left out {n} articles. /filters shows them.",
+            hidden,
+        ).format(n=hidden)
+        footer = f"<i>{escape(note)}</i>\n{footer}"
     text, keyboard = render_article_list(
         digest_header(lang, tz, now), articles, lang, footer_html=footer
     )

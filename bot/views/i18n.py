@@ -2,8 +2,8 @@
 
 Catalogs live in ``locales/<catalog>/LC_MESSAGES/messages.{po,mo}`` (domain ``messages``),
 with catalog names ``en``, ``zh_Hans`` and ``zh_Hant``. The bot itself only knows the codes
-``"en"``, ``"zh"`` and ``"zh_Hant"`` (:mod:`bot.rules`); everything locale-specific (catalog directory, Babel
-locale) hangs off those codes here so the rest of the code never spells ``zh_Hans_CN``.
+``"en"``, ``"zh"`` and ``"zh_Hant"`` (:mod:`bot.rules`); everything locale-specific (catalog
+directory, Babel locale) hangs off those codes here so the rest never spells ``zh_Hans_CN``.
 
 Renderers take a :class:`Translator` (``tr = translator(lang)``) and alias its methods locally::
 
@@ -130,7 +130,7 @@ _translators: dict[Lang, Translator] = {}
 
 
 def translator(lang: str) -> Translator:
-    """Translator for ``lang`` ("en"/"zh"/"zh_Hant"; anything else is resolved like a Telegram code)."""
+    """Translator for ``lang`` ("en"/"zh"/"zh_Hant"; else resolved like a Telegram code)."""
     code: Lang = lang if is_language(lang) else (language_from_code(lang) or "en")
     found = _translators.get(code)
     if found is None:
@@ -217,13 +217,15 @@ def zone_city(name: str, lang: str) -> str | None:
     if name in ("UTC", "Etc/UTC") or name.startswith("UTC"):
         return None
     try:
-        return str(get_timezone_location(get_zone(name), locale=babel_locale(lang), return_city=True))
+        return str(
+            get_timezone_location(get_zone(name), locale=babel_locale(lang), return_city=True)
+        )
     except (LookupError, UnknownLocaleError):
         return name
 
 
 def timezone_label(name: str, lang: str, at: datetime) -> str:
-    """The zone named once: 'Shanghai (UTC+08:00)' / '上海（UTC+08:00）'; 'UTC', 'UTC+05:30'.
+    """The zone named once: "Shanghai time (UTC+08:00)" / "上海时间（UTC+08:00）"; "UTC+05:30".
 
     A fixed offset or UTC is its own name, so it is never followed by itself in brackets.
     """
@@ -234,7 +236,7 @@ def timezone_label(name: str, lang: str, at: datetime) -> str:
     if city is None:
         return offset
     _ = translator(lang).gettext
-    return _("{city} ({offset})").format(city=city, offset=offset)
+    return _("{city} time ({offset})").format(city=city, offset=offset)
 
 
 def join_items(items: Sequence[str], lang: str) -> str:
