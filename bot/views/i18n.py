@@ -121,6 +121,14 @@ class Translator:
     # ``tr._("...")`` also works: pybabel matches the last name of a dotted call.
     _ = gettext
 
+    def marked(self, message: str) -> str:
+        """Translate a string marked with :func:`N_` elsewhere (a table entry, a variable).
+
+        ``_()`` only ever gets literals (a test scans for that); this is the one way to
+        translate a msgid that was extracted where it was marked.
+        """
+        return self.translations.gettext(message)
+
     @property
     def locale(self) -> Locale:
         return babel_locale(self.lang)

@@ -129,7 +129,7 @@ def _notice(
             count,
         )
         return esc(message).format(count=count)
-    template = esc(_(_NOTICES[notice]))
+    template = esc(tr.marked(_NOTICES[notice]))
     return template.format_map(_Defaulting(safe))
 
 

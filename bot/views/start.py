@@ -77,8 +77,8 @@ COMMANDS: Final[tuple[str, ...]] = tuple(name for name, _unused in _COMMANDS)
 
 def command_descriptions(lang: str) -> list[tuple[str, str]]:
     """(command, description) pairs for ``set_my_commands`` in ``lang`` (≤ 256 chars each)."""
-    _ = translator(lang).gettext
-    return [(name, _(description)[:256]) for name, description in _COMMANDS]
+    tr = translator(lang)
+    return [(name, tr.marked(description)[:256]) for name, description in _COMMANDS]
 
 
 def render_help(lang: str) -> Rendered:
