@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
+from bot.content.enrich.jobs import close_newsroom, install_newsroom
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
@@ -53,6 +54,7 @@ def build_application(
         .post_init(_post_init)
         # Stop a broadcast between two messages while the bot can still send (before shutdown).
         .post_stop(stop_delivery)
+        .post_shutdown(close_newsroom)
         .concurrent_updates(True)
         # Every request, broadcast or reply, shares one budget; replies go first.
         .rate_limiter(
@@ -70,6 +72,7 @@ def build_application(
     application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
     handlers.register(application)
     install_jobs(application, engine=engine, settings=settings, clock=clock)
+    install_newsroom(application, engine=engine, settings=settings, clock=clock)
     return application
 
 

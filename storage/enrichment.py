@@ -198,7 +198,7 @@ def sync_queue(*, session: Session, since: datetime, now: datetime, limit: int =
 
 def due_article_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     """Pending articles whose next attempt has come, and running ones whose lease expired;
-    newest news first."""
+    newest news first; duplicates left out."""
     due = or_(
         (col(Enrichment.state) == PENDING)
         & or_(col(Enrichment.next_attempt_at).is_(None), col(Enrichment.next_attempt_at) <= now),
@@ -207,7 +207,8 @@ def due_article_ids(*, session: Session, now: datetime, limit: int) -> list[int]
     rows = session.exec(
         select(Enrichment.article_id)
         .join(Article, col(Article.id) == col(Enrichment.article_id))
-        .where(due)
+        # A duplicate is never shown, so it is never worth a request.
+        .where(due, col(Article.duplicate_of).is_(None))
         .order_by(col(Article.published_at).desc(), col(Article.id).desc())
         .limit(limit)
     )

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.content.enrich.jobs import after_import
 from bot.content.feeds import poll_feeds_async
 from bot.content.ingest import make_http_client
 from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
@@ -281,6 +282,7 @@ def _install_feed_job(
         # application's error handler.
         with make_http_client() as client:
             await poll_feeds_async(engine, settings, client=client)
+        await after_import(application, engine=engine, settings=settings)
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(

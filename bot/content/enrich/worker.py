@@ -294,13 +294,14 @@ class Newsroom:
             return report
         self._stop_reason = None
         report.queued, report.duplicates_changed = await asyncio.to_thread(self._prepare, now)
-        ids = await asyncio.to_thread(self._due, now, limit or DEFAULT_PASS_LIMIT)
         if dry_run:
+            ids = await asyncio.to_thread(self._due, now, limit or DEFAULT_PASS_LIMIT)
             report.planned = await asyncio.to_thread(embed.describe_due, self.engine, ids)
             return report
         try:
             if self.settings.llm_embedding_model:
-                await self._embed(report, now)
+                await self._embed(report, now)  # first: a duplicate found now costs nothing
+            ids = await asyncio.to_thread(self._due, now, limit or DEFAULT_PASS_LIMIT)
             await self._work(ids, report)
         except _Stop as stop:
             report.stopped = str(stop)
