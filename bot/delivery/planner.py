@@ -267,12 +267,16 @@ def install_jobs(
         name="digest-planner-start",
         job_kwargs={"misfire_grace_time": None},
     )
-    _install_feed_job(application, engine=engine, settings=settings)
+    _install_feed_job(application, engine=engine, settings=settings, clock=clock)
     return service
 
 
 def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime],
 ) -> None:
     if not settings.feeds:
         return
@@ -282,7 +286,7 @@ def _install_feed_job(
         # application's error handler.
         with make_http_client() as client:
             await poll_feeds_async(engine, settings, client=client)
-        await after_import(application, engine=engine, settings=settings)
+        await after_import(application, engine=engine, settings=settings, now=clock())
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(

@@ -67,10 +67,12 @@ def install_newsroom(
     return newsroom
 
 
-async def after_import(application: AnyApplication, *, engine: Engine, settings: Settings) -> None:
+async def after_import(
+    application: AnyApplication, *, engine: Engine, settings: Settings, now: datetime
+) -> None:
     """After a feed poll: link duplicates at once (no model needed), and let the newsroom
     start on the new articles now rather than at its next tick."""
-    await asyncio.to_thread(link_duplicates, engine=engine, settings=settings, now=utcnow())
+    await asyncio.to_thread(link_duplicates, engine=engine, settings=settings, now=now)
     if newsroom_of(application) is not None and application.job_queue is not None:
         application.job_queue.run_once(_job, when=0.0, name=f"{JOB_NAME}-after-poll")
 
