@@ -7,14 +7,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, event, func, insert
 from sqlmodel import Session, col, select
 
-from storage.enrichment import generated_fields
+from storage.generated import generated_fields
 from storage.models import Article, ArticleTag, ArticleText, GeneratedField, Tag
 from storage.schemas import ArticleView, TagInfo
+from storage.stories import also_covered_by
 from storage.types import utcnow
 
 UpsertResult = Literal["imported", "updated", "unchanged"]
@@ -293,30 +293,12 @@ def article_views(*, session: Session, ids: Sequence[int]) -> list[ArticleView]:
             tags[article_id].append(TagInfo(id=tag.id, slug=tag.slug, names=dict(tag.names)))
     known = list(articles)
     generated = generated_fields(session=session, ids=known)
-    covered = _also_covered_by(session, known)
+    covered = also_covered_by(session=session, ids=known)
     return [
         _view(articles[i], texts[i], tags[i], generated.get(i, ()), covered.get(i, ()))
         for i in ids
         if i in articles
     ]
-
-
-def _also_covered_by(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """Sources (else hosts) of the duplicates of each article, in import order."""
-    found: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        rows = session.exec(
-            select(Article.duplicate_of, Article.source, Article.url)
-            .where(col(Article.duplicate_of).in_(chunk))
-            .order_by(col(Article.id))
-        )
-        for canonical, source, url in rows:
-            if canonical is None:
-                continue
-            name = " ".join((source or "").split()) or urlsplit(url).hostname or url
-            if name not in found[canonical]:
-                found[canonical].append(name)
-    return {key: tuple(names) for key, names in found.items()}
 
 
 def _view(

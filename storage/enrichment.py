@@ -10,21 +10,20 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_conflicts
+from storage.generated import Enriched
 from storage.models import (
     Article,
-    ArticleEmbedding,
     ArticleTag,
     ArticleText,
     Enrichment,
     GeneratedField,
-    LlmUsage,
     Tag,
 )
 
@@ -38,7 +37,6 @@ TRANSLATED = "translated"
 GENERATED = "generated"
 
 _ENRICHMENT: Table = Enrichment.__table__  # type: ignore[attr-defined]
-_USAGE: Table = LlmUsage.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 500
 
 
@@ -302,24 +300,6 @@ def fail(*, session: Session, article_id: int, owner: str, now: datetime, reason
     _finish(session, article_id, owner, now, state=FAILED, reason=reason)
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratedText:
-    lang: str
-    field: str
-    text: str
-    origin: str
-
-
-@dataclass(frozen=True, slots=True)
-class Enriched:
-    """What one answer adds to an article (already validated)."""
-
-    texts: tuple[GeneratedText, ...] = ()
-    scores: tuple[int, int, int] | None = None  # hot, quality, impact
-    tags: tuple[str, ...] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-
 def complete(
     *,
     session: Session,
@@ -407,131 +387,3 @@ def queue_counts(*, session: Session) -> dict[str, int]:
     ):
         counts[state] = int(n)
     return counts
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    article_id: int
-    state: str
-    attempts: int
-    reason: str | None
-    tokens: int
-
-
-def queue_rows(*, session: Session, states: Sequence[str], limit: int) -> list[QueueRow]:
-    rows = session.exec(
-        select(Enrichment)
-        .where(col(Enrichment.state).in_(states))
-        .order_by(col(Enrichment.updated_at).desc())
-        .limit(limit)
-    )
-    return [QueueRow(r.article_id, r.state, r.attempts, r.reason, r.tokens) for r in rows]
-
-
-# --- usage and the request rate ----------------------------------------------------------
-
-
-def add_usage(
-    *, session: Session, day: str, prompt_tokens: int, completion_tokens: int, total_tokens: int
-) -> None:
-    """Count one request and its tokens against the UTC day ``YYYY-MM-DD``."""
-    insert_ignoring_conflicts(
-        session,
-        _USAGE,
-        [
-            {
-                "day": day,
-                "requests": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "total_tokens": 0,
-            }
-        ],
-    )
-    session.execute(
-        update(_USAGE)
-        .where(_USAGE.c.day == day)
-        .values(
-            requests=_USAGE.c.requests + 1,
-            prompt_tokens=_USAGE.c.prompt_tokens + prompt_tokens,
-            completion_tokens=_USAGE.c.completion_tokens + completion_tokens,
-            total_tokens=_USAGE.c.total_tokens + total_tokens,
-        )
-    )
-
-
-def tokens_used(*, session: Session, day: str) -> int:
-    used = session.exec(select(LlmUsage.total_tokens).where(LlmUsage.day == day)).first()
-    return int(used or 0)
-
-
-def take_request_slot(*, session: Session, minute: str, per_minute: int) -> bool:
-    """One request in the minute ``YYYY-MM-DDTHH:MM`` if fewer than ``per_minute`` were made,
-    counted across every process (a conditional UPDATE on a shared row)."""
-    insert_ignoring_conflicts(
-        session,
-        _USAGE,
-        [
-            {
-                "day": minute,
-                "requests": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "total_tokens": 0,
-            }
-        ],
-    )
-    result = session.execute(
-        update(_USAGE)
-        .where(_USAGE.c.day == minute, _USAGE.c.requests < per_minute)
-        .values(requests=_USAGE.c.requests + 1)
-    )
-    return bool(getattr(result, "rowcount", 0) == 1)
-
-
-def prune_minutes(*, session: Session, before: str) -> None:
-    """Drop per-minute rows older than ``before`` (days have no ``T`` and are kept)."""
-    session.execute(
-        delete(LlmUsage).where(col(LlmUsage.day).contains("T"), col(LlmUsage.day) < before)
-    )
-
-
-# --- read side: generated fields for the renderers ---------------------------------------
-
-
-def generated_fields(*, session: Session, ids: Sequence[int]) -> dict[int, list[GeneratedField]]:
-    found: dict[int, list[GeneratedField]] = defaultdict(list)
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        for row in session.exec(
-            select(GeneratedField).where(col(GeneratedField.article_id).in_(chunk))
-        ):
-            found[row.article_id].append(row)
-    return found
-
-
-# --- embeddings --------------------------------------------------------------------------
-
-
-def embeddings(*, session: Session, ids: Sequence[int], model: str) -> dict[int, ArticleEmbedding]:
-    found: dict[int, ArticleEmbedding] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        for row in session.exec(
-            select(ArticleEmbedding).where(
-                col(ArticleEmbedding.article_id).in_(chunk), ArticleEmbedding.model == model
-            )
-        ):
-            found[row.article_id] = row
-    return found
-
-
-def save_embedding(
-    *, session: Session, article_id: int, model: str, source_hash: str, vector: Sequence[float]
-) -> None:
-    row = session.get(ArticleEmbedding, article_id)
-    if row is None:
-        row = ArticleEmbedding(article_id=article_id, model=model, source_hash=source_hash)
-    row.model, row.source_hash, row.vector = model, source_hash, list(vector)
-    session.add(row)
-    session.flush()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleText
+from storage.models import Article, ArticleEmbedding, ArticleText
 
 _ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 
@@ -68,3 +69,46 @@ def set_duplicates(*, session: Session, verdicts: Mapping[int, int | None]) -> i
             )
             changed += int(getattr(result, "rowcount", 0) or 0)
     return changed
+
+
+def embeddings(*, session: Session, ids: Sequence[int], model: str) -> dict[int, ArticleEmbedding]:
+    found: dict[int, ArticleEmbedding] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in session.exec(
+            select(ArticleEmbedding).where(
+                col(ArticleEmbedding.article_id).in_(chunk), ArticleEmbedding.model == model
+            )
+        ):
+            found[row.article_id] = row
+    return found
+
+
+def save_embedding(
+    *, session: Session, article_id: int, model: str, source_hash: str, vector: Sequence[float]
+) -> None:
+    row = session.get(ArticleEmbedding, article_id)
+    if row is None:
+        row = ArticleEmbedding(article_id=article_id, model=model, source_hash=source_hash)
+    row.model, row.source_hash, row.vector = model, source_hash, list(vector)
+    session.add(row)
+    session.flush()
+
+
+def also_covered_by(*, session: Session, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """Sources (else hosts) of the duplicates of each article, in import order."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.exec(
+            select(Article.duplicate_of, Article.source, Article.url)
+            .where(col(Article.duplicate_of).in_(chunk))
+            .order_by(col(Article.id))
+        )
+        for canonical, source, url in rows:
+            if canonical is None:
+                continue
+            name = " ".join((source or "").split()) or urlsplit(url).hostname or url
+            if name not in found[canonical]:
+                found[canonical].append(name)
+    return {key: tuple(names) for key, names in found.items()}

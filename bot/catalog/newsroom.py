@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from storage.db import session_scope
-from storage.enrichment import queue_counts, tokens_used
+from storage.enrichment import queue_counts
+from storage.llm_usage import tokens_used
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.enrichment import (
-    add_usage,
     claim,
     due_article_ids,
     queue_counts,
     release,
     retry_later,
     sync_queue,
-    take_request_slot,
-    tokens_used,
 )
+from storage.llm_usage import add_usage, take_request_slot, tokens_used
 from storage.models import Enrichment
 from tests.factories import make_article
 

@@ -22,8 +22,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from storage.db import session_scope
-from storage.enrichment import embeddings
-from storage.stories import StoryCandidate, set_duplicates, story_candidates
+from storage.stories import StoryCandidate, embeddings, set_duplicates, story_candidates
 
 TITLE_SHINGLE_JACCARD = 0.7
 TEXT_SHINGLE_JACCARD = 0.5

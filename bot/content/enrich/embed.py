@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.content.enrich.dedup import dedup_window
 from bot.content.enrich.schema import lacking
 from storage import enrichment as queue
+from storage import stories
 from storage.db import session_scope
 from storage.stories import StoryCandidate, story_candidates
 
@@ -38,7 +39,7 @@ def _missing(engine: Engine, newsroom: Newsroom, now: datetime) -> list[tuple[in
     model = newsroom.settings.llm_embedding_model
     with session_scope(engine) as session:
         items = story_candidates(session=session, since=now - dedup_window(newsroom.settings))
-        have = queue.embeddings(session=session, ids=[i.id for i in items], model=model)
+        have = stories.embeddings(session=session, ids=[i.id for i in items], model=model)
     wanted = []
     for item in reversed(items):  # newest first
         if not item.texts:
@@ -52,7 +53,7 @@ def _missing(engine: Engine, newsroom: Newsroom, now: datetime) -> list[tuple[in
 
 def _save(engine: Engine, model: str, article_id: int, text: str, vector: list[float]) -> None:
     with session_scope(engine) as session:
-        queue.save_embedding(
+        stories.save_embedding(
             session=session,
             article_id=article_id,
             model=model,

@@ -26,7 +26,8 @@ from bot.content.ingest import (
     validate_record,
 )
 from bot.rules import LANGUAGES
-from storage.enrichment import GENERATED, TRANSLATED, Enriched, GeneratedText, SourceArticle
+from storage.enrichment import GENERATED, TRANSLATED, SourceArticle
+from storage.generated import Enriched, GeneratedText
 
 TEXT_FIELDS = ("title", "summary", "analysis")
 SCORE_NAMES = ("hot", "quality", "impact")

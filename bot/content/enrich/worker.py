@@ -38,8 +38,10 @@ from bot.content.enrich.schema import (
     source_record,
 )
 from storage import enrichment as queue
+from storage import llm_usage
 from storage.db import session_scope
 from storage.enrichment import SourceArticle
+from storage.generated import Enriched
 from storage.models import Enrichment
 from storage.types import utcnow
 
@@ -112,7 +114,7 @@ class Newsroom:
         with session_scope(self.engine) as session:
             since = now - timedelta(hours=self.settings.llm_max_age_hours)
             queued = queue.sync_queue(session=session, since=since, now=now)
-            queue.prune_minutes(session=session, before=minute_key(now - timedelta(minutes=5)))
+            llm_usage.prune_minutes(session=session, before=minute_key(now - timedelta(minutes=5)))
         return queued, changed
 
     def _due(self, now: datetime, limit: int) -> list[int]:
@@ -134,12 +136,12 @@ class Newsroom:
 
     def _budget_left(self) -> int:
         with session_scope(self.engine) as session:
-            used = queue.tokens_used(session=session, day=day_key(self.clock()))
+            used = llm_usage.tokens_used(session=session, day=day_key(self.clock()))
         return self.settings.llm_daily_tokens - used
 
     def _take_slot(self) -> bool:
         with session_scope(self.engine) as session:
-            return queue.take_request_slot(
+            return llm_usage.take_request_slot(
                 session=session,
                 minute=minute_key(self.clock()),
                 per_minute=self.settings.llm_requests_per_minute,
@@ -148,7 +150,7 @@ class Newsroom:
     def _count(self, article_id: int | None, completion_tokens: tuple[int, int, int]) -> None:
         prompt, completion, total = completion_tokens
         with session_scope(self.engine) as session:
-            queue.add_usage(
+            llm_usage.add_usage(
                 session=session,
                 day=day_key(self.clock()),
                 prompt_tokens=prompt,
@@ -191,7 +193,7 @@ class Newsroom:
 
     # --- one article ---------------------------------------------------------------------
 
-    def _store(self, source: SourceArticle, enriched: queue.Enriched) -> bool:
+    def _store(self, source: SourceArticle, enriched: Enriched) -> bool:
         with session_scope(self.engine) as session:
             return queue.complete(
                 session=session,
@@ -237,7 +239,7 @@ class Newsroom:
             return  # another worker or process has it
         source, wanted = claimed
         if wanted.empty:
-            await asyncio.to_thread(self._store, source, queue.Enriched())
+            await asyncio.to_thread(self._store, source, Enriched())
             return
         problem = ""
         try:

@@ -14,7 +14,8 @@ from bot.config import Settings
 from bot.content.enrich.worker import Newsroom
 from bot.content.ingest import validate_record
 from storage.articles import article_views, upsert_article
-from storage.enrichment import queue_counts, tokens_used
+from storage.enrichment import queue_counts
+from storage.llm_usage import tokens_used
 from storage.models import Article, Enrichment, GeneratedField
 from tests.bot.content.enrich.conftest import NOW, english_feed, import_text, llm_settings
 from tests.fake_llm import ZH_MARK, FakeLlm, FakeLlmServer
