@@ -49,3 +49,16 @@ class ArticleView:
     def origin(self, lang: str, name: str) -> str | None:
         """``translated``/``generated`` when the newsroom wrote this text, else None."""
         return self.origins.get(f"{lang}.{name}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewsroomState:
+    """The newsroom's queue and today's spending, for ``digestbot status`` and /stats."""
+
+    enabled: bool
+    model: str
+    enriched: int
+    pending: int  # pending + running
+    failed: int
+    tokens_today: int
+    daily_budget: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -11,24 +10,14 @@ from bot.config import Settings
 from storage.db import session_scope
 from storage.enrichment import queue_counts
 from storage.llm_usage import tokens_used
+from storage.schemas import NewsroomState
 
 
-@dataclass(frozen=True, slots=True)
-class NewsroomReport:
-    enabled: bool
-    model: str
-    enriched: int
-    pending: int  # pending + running
-    failed: int
-    tokens_today: int
-    daily_budget: int
-
-
-def newsroom_report(*, engine: Engine, settings: Settings, now: datetime) -> NewsroomReport:
+def newsroom_report(*, engine: Engine, settings: Settings, now: datetime) -> NewsroomState:
     with session_scope(engine) as session:
         counts = queue_counts(session=session)
         used = tokens_used(session=session, day=now.strftime("%Y-%m-%d"))
-    return NewsroomReport(
+    return NewsroomState(
         enabled=settings.llm_enabled,
         model=settings.llm_model,
         enriched=counts["done"],
@@ -39,7 +28,7 @@ def newsroom_report(*, engine: Engine, settings: Settings, now: datetime) -> New
     )
 
 
-def format_newsroom(report: NewsroomReport) -> str:
+def format_newsroom(report: NewsroomState) -> str:
     """One line for the CLI."""
     state = f"model {report.model}" if report.enabled else "off (DIGESTBOT_LLM_* not set)"
     return (

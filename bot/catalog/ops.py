@@ -13,6 +13,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.catalog.newsroom import newsroom_report
 from bot.catalog.ranking import weights_from_settings
 from bot.config import Settings
 from bot.context import Deps
@@ -232,4 +233,5 @@ def stats_report(deps: Deps, lang: str) -> Rendered:
     with Session(deps.engine) as session:
         breakdown = subscriber_counts(session=session)
         articles = count_articles(session=session)
-    return render_stats(report, breakdown, articles, lang)
+    newsroom = newsroom_report(engine=deps.engine, settings=deps.settings, now=deps.clock())
+    return render_stats(report, breakdown, articles, lang, newsroom)

@@ -34,8 +34,15 @@ from bot.views.i18n import (
     timezone_label,
     translator,
 )
+from bot.views.newsroom import (
+    also_covered,
+    analysis_generated,
+    newsroom_lines,
+    rationale_lines,
+    translated_note,
+)
 from bot.views.paging import TELEGRAM_LIMIT, escape, paginate, truncate, utf16_len
-from storage.schemas import ArticleView, TagInfo
+from storage.schemas import ArticleView, NewsroomState, TagInfo
 
 if TYPE_CHECKING:  # only for annotations: bot.catalog.ops imports this module
     from bot.catalog.ops import StatusReport
@@ -342,6 +349,9 @@ def _list_item(
     if names:
         meta += " · 🏷 " + escape(", ".join(names))
     lines = [head, meta]
+    covered = also_covered(article, tr)
+    if covered:
+        lines.append(covered)
     if summary_max > 0:
         summary = truncate(article_summary(article, tr.lang), summary_max)
         if summary:
@@ -417,6 +427,9 @@ class _DetailParts:
     source_name: str | None
     summary: str | None
     footer: str
+    translated: str | None = None
+    rationale: tuple[str, ...] = ()
+    covered: str | None = None
 
 
 def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _DetailParts:
@@ -425,7 +438,7 @@ def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _De
     names = [truncate(tag_name(t, tr.lang), 40) for t in article.tags[:_DETAIL_TAGS_MAX]]
     summary = truncate(" ".join(_pick(article.summary, shown).split()), summary_max)
     footer_lines = []
-    if article.ai_generated:
+    if article.ai_generated or analysis_generated(article, shown):
         footer_lines.append(_disclaimer(tr))
     link = _source_link(article, tr)
     if link:
@@ -440,6 +453,9 @@ def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _De
         source_name="📰 " + escape(truncate(source, 100)) if source else None,
         summary=escape(summary) if summary else None,
         footer="\n".join(footer_lines),
+        translated=translated_note(article, shown, tr, ("title", "summary", "analysis")),
+        rationale=tuple(rationale_lines(article, tr)),
+        covered=also_covered(article, tr),
     )
 
 
@@ -455,14 +471,19 @@ def _compose_detail(
     head = [parts.title]
     if parts.note:
         head.append(parts.note)
+    if parts.translated:
+        head.append(parts.translated)
     if first:
         head.append(parts.scores)
+        head.extend(parts.rationale)
         if parts.tags:
             head.append(parts.tags)
         if times:
             head.append(times)
         if parts.source_name:
             head.append(parts.source_name)
+        if parts.covered:
+            head.append(parts.covered)
     blocks.append("\n".join(head))
     if first and parts.summary:
         blocks.append(parts.summary)
@@ -845,8 +866,10 @@ def render_stats(
     subscribers: Sequence[tuple[str | None, str, int]],
     articles: int,
     lang: str,
+    newsroom: NewsroomState | None = None,
 ) -> Rendered:
-    """The admins' /stats screen: subscribers by language and chat type, articles, runs."""
+    """The admins' /stats screen: subscribers by language and chat type, articles, the
+    newsroom, runs."""
     tr = _tr(lang)
     _ = tr.gettext
     lines = ["📊 <b>{}</b>".format(escape(_("Statistics"))), ""]
@@ -864,6 +887,7 @@ def render_stats(
         if n
     )
     lines.append(escape(_("Outbox: {states}").format(states=states or "–")))
+    lines += newsroom_lines(newsroom, lang)
     lines += ["", "<b>{}</b>".format(escape(_("Recent digest runs")))]
     for run in report.runs:
         started = format_datetime(run.started_at, "UTC", lang, "short")

@@ -110,7 +110,8 @@ async def test_a_chinese_reader_gets_english_feeds_in_chinese_once_per_story(
     fake, _server = fake_llm
     telegram = FakeTelegram()
     li = telegram.create_user("李雷", language_code="zh-hans")
-    async with running_bot(newsroom_settings, engine, fake=telegram, clock=Clock()) as bot:
+    config = newsroom_settings.model_copy(update={"admin_ids": [li.id]})
+    async with running_bot(config, engine, fake=telegram, clock=Clock()) as bot:
         report = await _poll_and_enrich(bot)
         # Four entries, two stories: the duplicates are never sent to the model.
         assert (report.enriched, report.failed) == (2, 0)
@@ -124,7 +125,7 @@ async def test_a_chinese_reader_gets_english_feeds_in_chinese_once_per_story(
         assert "📖 3" not in {b["text"] for b in top.buttons}
 
         await bot.press(li, li, top, "📖 1")
-        detail = bot.fake.bot_messages(li)[-1]
+        detail = await bot.fake.next_bot_message(li, timeout=10)
         body = detail.text or ""
         assert ZH_MARK in body and "深度分析 1" in body  # the generated analysis, in Chinese
         assert "机器翻译" in body  # the translated title and summary are labelled
@@ -140,6 +141,10 @@ async def test_a_chinese_reader_gets_english_feeds_in_chinese_once_per_story(
             os.utime(path)  # a new mtime: the files are read and imported again
         again = await _poll_and_enrich(bot)
         assert again.requests == 0 and len(fake.chat_requests) == 2
+
+        stats = await bot.command(li, li, "/stats")
+        assert "AI 编辑部：已完善 2 · 待处理 0 · 失败 0" in (stats.text or "")
+        assert "今日模型用量：2,000 / 2,000,000 个 token" in (stats.text or "")
 
 
 async def test_a_failing_model_leaves_delivery_untouched(
