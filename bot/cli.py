@@ -92,7 +92,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.content.enrich.dedup import link_duplicates
 
             if args.command == "import":
-                from bot.content.ingest import run_import
+                from bot.content.importer import run_import
 
                 code = run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
             else:
@@ -103,9 +103,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             link_duplicates(engine=engine, settings=settings, now=utcnow())
             return code
         if args.command == "enrich":
+            from bot.catalog.newsroom import newsroom_report
             from bot.content.enrich.command import run_enrich
+            from bot.views.reports import format_newsroom
 
-            return run_enrich(
+            code = run_enrich(
                 engine,
                 settings,
                 limit=args.limit,
@@ -113,15 +115,22 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 out=sys.stdout,
                 err=sys.stderr,
             )
+            if code != EXIT_USAGE:
+                print(
+                    format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow()))
+                )
+            return code
         if args.command == "status":
-            from bot.catalog.newsroom import format_newsroom, newsroom_report
-            from bot.catalog.ops import format_status, status
+            from bot.catalog.newsroom import newsroom_report
+            from bot.catalog.ops import status
+            from bot.views.reports import format_newsroom, format_status
 
             print(format_status(status(engine=engine)))
             print(format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow())))
             return 0
         if args.command == "digest":
-            from bot.catalog.ops import dry_run, format_dry_run
+            from bot.catalog.ops import dry_run
+            from bot.views.reports import format_dry_run
 
             print(format_dry_run(dry_run(engine=engine, settings=settings)))
             return 0

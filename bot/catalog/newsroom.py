@@ -1,4 +1,5 @@
-"""The newsroom's state as data, for ``digestbot status``, ``digestbot enrich`` and /stats."""
+"""The newsroom's state as data, for ``digestbot status``, ``digestbot enrich`` and /stats
+(``bot.views.reports`` and ``bot.views.newsroom`` render it)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,4 @@ def newsroom_report(*, engine: Engine, settings: Settings, now: datetime) -> New
         failed=counts["failed"],
         tokens_today=used,
         daily_budget=settings.llm_daily_tokens,
-    )
-
-
-def format_newsroom(report: NewsroomState) -> str:
-    """One line for the CLI."""
-    state = f"model {report.model}" if report.enabled else "off (DIGESTBOT_LLM_* not set)"
-    return (
-        f"newsroom: {state}; enriched {report.enriched}, pending {report.pending}, "
-        f"failed {report.failed}; tokens today {report.tokens_today:,} "
-        f"of {report.daily_budget:,}"
     )

@@ -7,10 +7,8 @@ from typing import IO
 
 from sqlalchemy.engine import Engine
 
-from bot.catalog.newsroom import format_newsroom, newsroom_report
 from bot.config import Settings
 from bot.content.enrich.worker import Newsroom, PassReport
-from storage.types import utcnow
 
 EXIT_USAGE = 2
 
@@ -51,8 +49,6 @@ def run_enrich(
         )
     if report.duplicates_changed:
         out.write(f"duplicates: {report.duplicates_changed} article(s) relinked\n")
-    out.write(format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow())))
-    out.write("\n")
     if report.stopped:
         err.write(f"digestbot: the pass stopped early: {report.stopped}\n")
     return 1 if report.failed or report.stopped else 0

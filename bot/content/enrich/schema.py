@@ -4,7 +4,7 @@ An answer is one JSON object shaped like a record of docs/article-format.md (``t
 ``summary``, ``analysis`` as ``{lang: text}``, ``scores``, ``tags``) plus a ``rationale`` per
 score. It is checked twice: by a pydantic model of exactly what was asked, then merged
 with the source into a whole record and run through the import validator
-(``bot.content.ingest.validate_record``), so generated text obeys the same rules as
+(``bot.content.records.validate_record``), so generated text obeys the same rules as
 imported text.
 """
 
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.content.ingest import (
+from bot.content.records import (
     Lang,
     RecordError,
     ScoresRecord,

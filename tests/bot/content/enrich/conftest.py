@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
-from bot.content.ingest import ImportCounts, import_records, read_stream
+from bot.content.formats import read_stream
+from bot.content.importer import ImportCounts, import_records
 from tests.fake_llm import FakeLlm, FakeLlmServer
 
 # The feed's first entry was published at 01:00 UTC; the clock stands two hours later.

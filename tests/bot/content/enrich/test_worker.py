@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.content.enrich.worker import Newsroom
-from bot.content.ingest import validate_record
+from bot.content.records import validate_record
 from storage.articles import article_views, upsert_article
 from storage.enrichment import queue_counts
 from storage.llm_usage import tokens_used
