@@ -334,7 +334,8 @@ def _view(
         summary=fields["summary"],
         analysis=fields["analysis"],
         origins=origins,
-        rationales=dict(rationales),
+        # Only scores the newsroom gave come with its reasons; a publisher's scores stand alone.
+        rationales=dict(rationales) if article.scores_generated else {},
         also_covered_by=covered,
         hot=article.hot,
         quality=article.quality,

@@ -283,16 +283,27 @@ def retry_later(
     return PENDING
 
 
-def release(*, session: Session, article_id: int, owner: str, now: datetime) -> None:
-    """Give the article back untouched (budget spent, shutting down): the attempt is undone."""
+def release(
+    *,
+    session: Session,
+    article_id: int,
+    owner: str,
+    now: datetime,
+    at: datetime | None = None,
+    reason: str | None = None,
+) -> None:
+    """Give the article back for ``at`` (default now) without counting the attempt: the
+    budget is spent, the server asked us to wait (429), the process stops."""
+    values: dict[str, object] = {"reason": reason} if reason else {}
     _finish(
         session,
         article_id,
         owner,
         now,
         state=PENDING,
-        next_attempt_at=now,
+        next_attempt_at=at or now,
         attempts=_ENRICHMENT.c.attempts - 1,
+        **values,
     )
 
 
@@ -317,9 +328,9 @@ def complete(
     if current is None:
         return False
     if current.source_hash != source_hash:
-        return _finish(
-            session, article_id, owner, now, state=PENDING, next_attempt_at=now, attempts=0
-        )
+        # The source changed while the model wrote: that answer is stale, ask again.
+        _finish(session, article_id, owner, now, state=PENDING, next_attempt_at=now, attempts=0)
+        return False
     if not _finish(session, article_id, owner, now, state=DONE, reason=None):
         return False
     session.execute(delete(GeneratedField).where(col(GeneratedField.article_id) == article_id))

@@ -216,7 +216,14 @@ class Newsroom:
                 row = session.get(Enrichment, article_id)
                 at = now + backoff(row.attempts if row else 1)
             if action == "release":
-                queue.release(session=session, article_id=article_id, owner=self.owner, now=now)
+                queue.release(
+                    session=session,
+                    article_id=article_id,
+                    owner=self.owner,
+                    now=now,
+                    at=at,
+                    reason=reason or None,
+                )
                 return queue.PENDING
             if action == "fail":
                 queue.fail(
@@ -277,7 +284,8 @@ class Newsroom:
         if exc.kind == "rate":
             wait = timedelta(seconds=exc.retry_after if exc.retry_after is not None else 60)
             self.paused_until = now + wait
-            await asyncio.to_thread(self._settle, article_id, "retry", str(exc), now + wait)
+            # Waiting is the server's wish, not the article's fault: no attempt is spent.
+            await asyncio.to_thread(self._settle, article_id, "release", str(exc), now + wait)
             report.retry_later += 1
             raise _Stop(f"rate limited by the model server for {wait.total_seconds():.0f} s")
         state = await asyncio.to_thread(self._settle, article_id, "backoff", str(exc))

@@ -195,8 +195,9 @@ async def test_429_honours_retry_after_and_ends_the_pass(
     assert report.requests == 0 and len(fake_llm.chat_requests) == 1
     states = _states(engine)
     assert all(row.state == "pending" for row in states.values())
-    limited = [row for row in states.values() if row.attempts == 1]
+    limited = [row for row in states.values() if row.reason]
     assert len(limited) == 1 and limited[0].next_attempt_at == NOW + timedelta(seconds=120)
+    assert limited[0].attempts == 0  # the server's wish to wait costs the article no attempt
     clock.now = NOW + timedelta(seconds=60)
     assert (await newsroom.run_pass()).requests == 0  # still paused
     assert len(fake_llm.chat_requests) == 1
@@ -300,3 +301,32 @@ async def test_the_api_key_never_reaches_logs_or_reports(
     await right.close()
     assert wrong not in caplog.text and fake_llm.api_key not in caplog.text
     assert wrong not in str(report)
+
+
+async def test_an_answer_to_a_source_that_changed_meanwhile_is_not_stored(
+    engine: Engine, settings: Settings, fake_llm: FakeLlm, llm_server: FakeLlmServer
+) -> None:
+    import_text(engine, english_feed())
+    newsroom = _newsroom(
+        engine, llm_settings(settings, llm_server, fake_llm, DIGESTBOT_LLM_CONCURRENCY=1)
+    )
+    fake_llm.fail_next("slow", seconds=1.0)  # the first request (the GPU story, the newest)
+    changed = english_feed(title="Nvidia unveils two new GPUs for AI data centers")
+
+    async def edit_meanwhile() -> None:
+        await asyncio.sleep(0.4)
+        await asyncio.to_thread(import_text, engine, changed)
+
+    report, _ = await asyncio.gather(newsroom.run_pass(), edit_meanwhile())
+    assert report.requests == 2 and report.enriched == 1
+    gpu = _ids(engine)["gpu"]
+    assert _states(engine)[gpu].state == "pending"
+    with Session(engine) as session:
+        (view,) = article_views(session=session, ids=[gpu])
+    assert "zh" not in view.title  # the stale translation was thrown away
+    report = await newsroom.run_pass()
+    await newsroom.close()
+    assert report.enriched == 1
+    with Session(engine) as session:
+        (view,) = article_views(session=session, ids=[gpu])
+    assert view.title["zh"] == ZH_MARK + "Nvidia unveils two new GPUs for AI data centers"
