@@ -12,6 +12,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+import handlers
 from bot.config import Settings
 from bot.content.enrich.jobs import after_import, close_newsroom, install_newsroom
 from bot.content.feeds import poll_feeds_async
@@ -19,6 +20,7 @@ from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,6 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotApplication:
     """Build the bot with every handler, job and the error handler; tests build it too."""
-    import handlers
-
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
@@ -105,8 +105,6 @@ def _install_feed_job(
 
 
 async def _post_init(application: BotApplication) -> None:
-    from handlers.commands import publish_commands
-
     await publish_commands(application.bot)
 
 

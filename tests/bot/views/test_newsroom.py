@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from bot.rules import MESSAGE_LIMIT, utf16_len
+from bot.views.detail import render_article_detail
+from bot.views.lists import render_article_list, top_header
 from bot.views.newsroom import newsroom_lines
-from bot.views.paging import TELEGRAM_LIMIT, utf16_len
-from bot.views.render import render_article_detail, render_article_list, top_header
 from storage.schemas import ArticleView, NewsroomState
 
 NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
@@ -87,7 +88,7 @@ def test_long_rationales_and_many_sources_still_fit_one_message() -> None:
     page = 0
     while page < pages:
         text, keyboard = render_article_detail(huge, "en", page, now=NOW)
-        assert utf16_len(text) <= TELEGRAM_LIMIT
+        assert utf16_len(text) <= MESSAGE_LIMIT
         if keyboard and page == 0:
             pages = int(keyboard.inline_keyboard[0][-2].text.split("/")[1])
         page += 1
