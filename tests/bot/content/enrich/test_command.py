@@ -97,3 +97,18 @@ def test_enrich_limit_must_be_positive(capsys: pytest.CaptureFixture[str]) -> No
         main(["enrich", "--limit", "0"])
     assert exit_info.value.code == 2
     assert "expected a positive whole number" in capsys.readouterr().err
+
+
+async def test_a_bad_llm_url_is_one_line_and_exit_2(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DIGESTBOT_LLM_BASE_URL", "ftp://user:hunter2@example.com/v1")
+    monkeypatch.setenv("DIGESTBOT_LLM_MODEL", "m")
+    assert await asyncio.to_thread(main, ["enrich"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "digestbot: configuration error: DIGESTBOT_LLM_BASE_URL: expected the server's "
+        "http(s) URL, e.g. http://127.0.0.1:11434/v1"
+    ]
+    assert "hunter2" not in err
