@@ -32,7 +32,8 @@ EN_MARK = "[EN] "
 
 @dataclass
 class Fault:
-    kind: str  # slow | 429 | 500 | invalid_json | schema_break | length | no_schema
+    # slow | 429 | 500 | invalid_json | schema_break | length | no_schema | bad_request
+    kind: str
     seconds: float = 0.0
     retry_after: str = "30"
 
@@ -210,6 +211,10 @@ class FakeLlmServer:
             shape = _json_after(user, "with no other keys and no text around it:")
         except (ValueError, json.JSONDecodeError):
             return self._refuse(400, "the prompt carries no article or answer shape")
+        if fault and fault.kind == "bad_request":
+            return self._refuse(
+                400, "This model's maximum context length is 8192 tokens", param="messages"
+            )
         if fmt.get("type") == "json_schema":
             if self.fake.refuse_json_schema or (fault and fault.kind == "no_schema"):
                 return self._refuse(

@@ -22,7 +22,7 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-ErrorKind = Literal["rate", "server", "timeout", "refused"]
+ErrorKind = Literal["rate", "server", "timeout", "refused", "bad_request"]
 MAX_RETRY_AFTER_S = 3600.0
 SCHEMA_NAME = "article_enrichment"
 NO_KEY = "no-key"
@@ -30,7 +30,8 @@ NO_KEY = "no-key"
 
 class LlmError(Exception):
     """A request that got no usable answer. ``rate``/``server``/``timeout`` are transient;
-    ``refused`` (401, 403, 404, a 400 on the fallback) needs the operator."""
+    ``refused`` (401, 403, 404) needs the operator; ``bad_request`` (400, 413, 422) is this
+    request's own problem (e.g. an article too long for the model)."""
 
     def __init__(self, kind: ErrorKind, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -91,6 +92,9 @@ def _status_error(exc: openai.APIStatusError) -> LlmError:
         return LlmError("rate", "HTTP 429 rate limited", _retry_after(exc.response.headers))
     if status >= 500:
         return LlmError("server", f"HTTP {status} from the model server")
+    if status in (400, 413, 422):
+        message = str(getattr(exc, "message", "") or "")[:200]
+        return LlmError("bad_request", f"HTTP {status} from the model server: {message}")
     return LlmError("refused", f"HTTP {status} from the model server")
 
 
@@ -128,7 +132,9 @@ class LlmClient:
 
     async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> Completion:
         """One chat completion asking for JSON: ``json_schema`` (strict) while the server
-        takes it, ``json_object`` after it refused one with 400."""
+        takes it; after a 400 the same request asks for ``json_object``, and when that one is
+        accepted the server is taken not to support schemas (for the process' life). A 400 on
+        both is the request's own fault and says nothing about schema support."""
         kind = "json_schema" if self.json_schema_supported else "json_object"
         try:
             if kind == "json_schema":
@@ -141,13 +147,15 @@ class LlmClient:
                         },
                     )
                 except openai.BadRequestError:
-                    log.warning(
-                        "the model server refused response_format json_schema (400); "
-                        "asking for json_object from now on"
-                    )
-                    self.json_schema_supported = False
                     kind = "json_object"
-            if kind == "json_object":
+                    response = await self._create(messages, {"type": "json_object"})
+                    if self.json_schema_supported:
+                        log.warning(
+                            "the model server refused response_format json_schema (400) and "
+                            "took json_object; asking for json_object from now on"
+                        )
+                    self.json_schema_supported = False
+            else:
                 response = await self._create(messages, {"type": "json_object"})
         except openai.APIStatusError as exc:
             raise _status_error(exc) from None

@@ -281,6 +281,11 @@ class Newsroom:
         if exc.kind == "refused":
             await asyncio.to_thread(self._settle, article_id, "release")
             raise _Stop(f"the model server refused the request: {exc}") from None
+        if exc.kind == "bad_request":
+            # Asking again would get the same answer; the rest of the queue goes on.
+            await asyncio.to_thread(self._settle, article_id, "fail", str(exc))
+            report.failed += 1
+            return
         if exc.kind == "rate":
             wait = timedelta(seconds=exc.retry_after if exc.retry_after is not None else 60)
             self.paused_until = now + wait

@@ -159,6 +159,24 @@ async def test_json_schema_refused_falls_back_to_json_object(
     assert [r["response_format"]["type"] for r in fake_llm.chat_requests] == ["json_object"] * 2
 
 
+async def test_a_request_the_server_cannot_take_fails_that_article_only(
+    engine: Engine, settings: Settings, fake_llm: FakeLlm, llm_server: FakeLlmServer
+) -> None:
+    import_text(engine, english_feed())
+    newsroom = _newsroom(
+        engine, llm_settings(settings, llm_server, fake_llm, DIGESTBOT_LLM_CONCURRENCY=1)
+    )
+    fake_llm.fail_next("bad_request", times=2)  # the schema request and its json_object retry
+    report = await newsroom.run_pass()
+    await newsroom.close()
+    assert (report.enriched, report.failed, report.stopped) == (1, 1, None)
+    failed = [row for row in _states(engine).values() if row.state == "failed"]
+    assert failed[0].reason is not None and "HTTP 400" in failed[0].reason
+    assert "maximum context length" in failed[0].reason
+    # Both refusals were this article's own: the next one still asks with a schema.
+    assert fake_llm.chat_requests[-1]["response_format"]["type"] == "json_schema"
+
+
 @pytest.mark.parametrize("fault", ["invalid_json", "schema_break", "length"])
 async def test_an_invalid_answer_is_asked_again_once_then_the_article_fails(
     engine: Engine, settings: Settings, fake_llm: FakeLlm, llm_server: FakeLlmServer, fault: str
