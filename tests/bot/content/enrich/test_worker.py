@@ -104,9 +104,10 @@ async def test_reimport_unchanged_sends_nothing_and_a_change_asks_again(
     assert report.requests == 0 and len(fake_llm.chat_requests) == 2
     ids = _ids(engine)
     with Session(engine) as session:
-        (gpu,) = article_views(session=session, ids=[ids["gpu"]])
+        gpu, probe = article_views(session=session, ids=[ids["gpu"], ids["eu-probe"]])
     # Generated fields and tags survive the re-import; the generated scores too.
     assert gpu.title["zh"].startswith(ZH_MARK) and gpu.hot == 81
+    assert [t.slug for t in probe.tags] == ["chips"] and probe.rationales
 
     changed = english_feed(title="Nvidia unveils two new GPUs for AI data centers")
     assert import_text(engine, changed).updated == 1
