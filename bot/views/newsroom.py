@@ -49,14 +49,18 @@ def also_covered(article: ArticleView, tr: Translator) -> str | None:
 
 
 def rationale_lines(article: ArticleView, tr: Translator) -> list[str]:
-    """One line per generated score saying why, in the reader's language (HTML)."""
+    """One line per generated score saying why, in the reader's language, under a label
+    saying the scores are the model's (HTML; nothing for a publisher's scores)."""
+    _ = tr.gettext
     lines = []
     for name, icon in _SCORE_ICONS:
         texts = article.rationales.get(name) or {}
         why = texts.get(tr.lang) or next(iter(texts.values()), "")
         if why.strip():
             lines.append(f"{icon} <i>{escape(truncate(' '.join(why.split()), _RATIONALE_MAX))}</i>")
-    return lines
+    if not lines:
+        return []
+    return ["<i>" + escape(_("🤖 Scores estimated by AI:")) + "</i>", *lines]
 
 
 def newsroom_lines(state: NewsroomState | None, lang: str) -> list[str]:

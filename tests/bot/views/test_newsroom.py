@@ -58,7 +58,7 @@ def test_machine_translated_text_is_labelled_in_the_readers_language() -> None:
     assert "there is no English version" not in text
     # A generated analysis carries the AI disclaimer though the publisher did not set it.
     assert "AI-generated content, for reference only" in text
-    assert "🔥 <i>Everyone is talking about it.</i>" in text
+    assert "<i>🤖 Scores estimated by AI:</i>\n🔥 <i>Everyone is talking about it.</i>" in text
     assert "Also covered by Chip Daily, Tech Times" in text
 
 
