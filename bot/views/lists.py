@@ -25,6 +25,7 @@ from bot.views.common import (
     tag_name,
 )
 from bot.views.i18n import Translator, format_day, format_relative, join_items, translator
+from bot.views.newsroom import also_covered
 from bot.views.paging import escape, truncate
 from storage.schemas import ArticleView, TagInfo
 
@@ -113,6 +114,9 @@ def _list_item(
     if names:
         meta += " · 🏷 " + escape(join_items(names, tr.lang))
     lines = [head, meta]
+    covered = also_covered(article, tr)
+    if covered:
+        lines.append(covered)
     if summary_max > 0:
         summary = truncate(article_summary(article, tr.lang), summary_max)
         if summary:
