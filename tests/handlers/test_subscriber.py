@@ -8,7 +8,7 @@ Every bot message these tests see is checked for two old lies: a time zone named
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
