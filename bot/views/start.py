@@ -22,8 +22,8 @@ def render_welcome(name: str | None, lang: str) -> Rendered:
     body = escape(
         _(
             "I send you a short daily digest of the most important AI news, in English or "
-            "Chinese (简体 or 繁體). Every article is scored for 🔥 hotness, ⭐ quality and "
-            "💥 impact, and comes with a summary and an in-depth analysis."
+            "Chinese (Simplified or Traditional). Every article is scored for 🔥 hotness, "
+            "⭐ quality and 💥 impact, and comes with a summary and an in-depth analysis."
         )
     )
     hint = escape(
