@@ -69,7 +69,8 @@ def test_the_reply_offers_likely_zones_common_times_and_other(lang: str) -> None
     data = [cb.decode(b.callback_data) for b in buttons]
     zones = [d.zone for d in data if isinstance(d, cb.OnboardZone)]
     assert zones == list(LIKELY_ZONES[lang])  # type: ignore[index]
-    zone_labels = [b.text for b, d in zip(buttons, data, strict=True) if isinstance(d, cb.OnboardZone)]
+    pairs = zip(buttons, data, strict=True)
+    zone_labels = [b.text for b, d in pairs if isinstance(d, cb.OnboardZone)]
     assert zone_labels[0].startswith("✓ ")  # the current zone is ticked
     times = [d.hhmm for d in data if isinstance(d, cb.OnboardTime)]
     assert "08:00" in times and len(times) >= 4
