@@ -147,11 +147,13 @@ def filter_conditions(spec: FilterSpec, weights: RankWeights) -> list[ColumnElem
     if spec.min_score > 0:
         conditions.append(score_expression(weights) >= float(spec.min_score))
     if spec.languages:
+        # A title in the language: what the lists show (an analysis alone does not count).
         conditions.append(
             exists().where(
                 and_(
                     col(ArticleText.article_id) == col(Article.id),
                     col(ArticleText.lang).in_(list(spec.languages)),
+                    col(ArticleText.title) != "",
                 )
             )
         )
