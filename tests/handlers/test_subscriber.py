@@ -223,3 +223,12 @@ async def test_a_group_subscribes_and_sees_the_conversation(bot: Harness) -> Non
     assert "訂閱成功" in _checked(reply, "zh_Hant")
     await bot.press(group, boss, reply, "澳門")
     assert _chat(bot.deps.engine, group.id).timezone == "Asia/Macau"
+
+
+async def test_the_analysis_reads_in_place_in_an_expandable_quote(bot: Harness) -> None:
+    li = bot.fake.create_user("李雷", language_code="zh-tw")
+    listing = await bot.command(li, li, "/latest 1")
+    article_id = re.findall(r"^#(\d+) · ", listing.text or "", re.M)[0]
+    detail = await bot.command(li, li, f"/article {article_id}")
+    assert detail.entities_of("expandable_blockquote")  # Telegram parsed it as expandable
+    _checked(detail, "zh_Hant")
