@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from telegram import LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.failures import StartupError
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -79,8 +84,89 @@ async def _post_init(application: BotApplication) -> None:
     await publish_commands(application.bot)
 
 
+# Waiting for an unreachable Telegram at start: 1, 2, 4, ... seconds, at most this long.
+RETRY_FIRST = 1.0
+RETRY_CAP = 60.0
+
+
+async def wait_for_telegram(
+    bot: Bot,
+    *,
+    stop: asyncio.Event,
+    first: float = RETRY_FIRST,
+    cap: float = RETRY_CAP,
+) -> bool:
+    """Call getMe until Telegram answers: True once it did, False when ``stop`` was set first.
+
+    A network failure is not fatal (a bot often starts before the network is up): one log line
+    per attempt, then a capped exponential backoff. A rejected token is: ``StartupError``, whose
+    message never contains the token (PTB's own ``InvalidToken`` message does).
+    """
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            await bot.get_me()
+            return True
+        except InvalidToken:
+            raise StartupError(
+                "Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token again "
+                "from @BotFather (/mybots → API Token)"
+            ) from None
+        except NetworkError as exc:  # TimedOut included
+            delay = min(cap, first * 2 ** (attempt - 1))
+            log.warning(
+                "Telegram is unreachable at %s (attempt %d: %s); retrying in %.0f s",
+                bot.base_url.removesuffix(bot.token),
+                attempt,
+                exc.message,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        except TelegramError as exc:
+            raise StartupError(
+                f"Telegram refused getMe: {exc.message.replace(bot.token, '***')}"
+            ) from None
+    return False
+
+
+async def _until_stopped(task: Callable[[asyncio.Event], Awaitable[bool]]) -> bool:
+    """Run ``task(stop)`` with SIGINT/SIGTERM setting ``stop``."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        return await task(stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def reach_telegram(settings: Settings) -> bool:
+    """Check the token once Telegram answers; False when interrupted while waiting."""
+    assert settings.token
+    bot = Bot(settings.token, base_url=settings.telegram_api_base_url)
+
+    # Not bot.initialize(): it calls getMe itself and fails at once; only the request layer.
+    await bot.request.initialize()
+    try:
+        return await _until_stopped(lambda stop: wait_for_telegram(bot, stop=stop))
+    finally:
+        await bot.request.shutdown()
+
+
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
+    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
+
+    Raises ``StartupError`` (one line for the CLI) when the token is rejected.
+    """
+    if not asyncio.run(reach_telegram(settings)):
+        return 0
     application = build_application(settings, engine)
     if settings.webhook_url:
         log.info(
