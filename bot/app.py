@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,11 +22,56 @@ from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.failures import StartupError
+from bot.metrics import Metrics
+from bot.monitor import HealthSources, Monitor
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def update_kind(update: object) -> str:
+    """The update's type (message, callback_query, ...): a small, fixed label set."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
+
+
+class DigestApplication(BotApplication):
+    """PTB's Application, counting every update and serving ``/metrics`` and ``/healthz``
+    (when ``DIGESTBOT_METRICS_LISTEN`` is set) for as long as it is initialized."""
+
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+        self.monitor: Monitor | None = None
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            self.metrics.updates.labels(update_kind(update)).inc()
+            self.metrics.reply_seconds.observe(time.perf_counter() - started)
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        if self.monitor is not None:
+            try:
+                await self.monitor.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot serve metrics on DIGESTBOT_METRICS_LISTEN "
+                    f"{self.monitor.host}:{self.monitor.port} ({exc.strerror or exc})"
+                ) from None
+
+    async def shutdown(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+        await super().shutdown()
 
 
 def build_application(
@@ -43,8 +89,10 @@ def build_application(
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
+        .application_class(DigestApplication, kwargs={"metrics": metrics})
         .token(token)
         .base_url(base_url or settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
@@ -65,16 +113,37 @@ def build_application(
                 RateLimits(
                     overall_per_second=settings.rate_overall,
                     group_per_minute=settings.rate_group_per_minute,
-                )
+                ),
+                metrics=metrics,
             )
         )
     )
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    application: BotApplication = builder.build()
-    application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
+    application = builder.build()
+    assert isinstance(application, DigestApplication)
+    application.bot_data["deps"] = Deps(
+        engine=engine, settings=settings, clock=clock, metrics=metrics
+    )
     handlers.register(application)
-    install_jobs(application, engine=engine, settings=settings, clock=clock)
+    service = install_jobs(
+        application, engine=engine, settings=settings, clock=clock, metrics=metrics
+    )
+    if settings.metrics_address is not None:
+        host, port = settings.metrics_address
+
+        def receiving() -> bool:
+            updater = application.updater
+            return application.running and updater is not None and updater.running
+
+        health = HealthSources(
+            engine=engine,
+            receiving=receiving,
+            last_planner_pass=lambda: service.last_pass_at,
+            planner_interval=settings.planner_interval,
+            started=time.monotonic(),
+        )
+        application.monitor = Monitor(metrics=metrics, health=health, host=host, port=port)
     return application
 
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 REDACTED = "[REDACTED]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loud libraries stay at WARNING unless -v asks for everything (then still redacted).
-_QUIET = ("httpx", "httpcore", "alembic", "apscheduler", "aiohttp.access")
+QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "apscheduler", "aiohttp.access")
 # Shorter strings would redact ordinary words; real secrets are longer.
 _MIN_SECRET = 6
 
@@ -103,7 +103,7 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for name in _QUIET:
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     logging.captureWarnings(True)
     return handler

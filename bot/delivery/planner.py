@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from bot.content.feeds import poll_feeds_async
 from bot.content.ingest import make_http_client
 from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
+from bot.metrics import Metrics
 from storage import outbox
 from storage.types import utcnow
 
@@ -163,8 +165,10 @@ class DeliveryService:
         settings: Settings,
         grace: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broadcaster = broadcaster
+        self.metrics = metrics
         self.clock = clock
         self.engine = engine
         self.settings = settings
@@ -176,6 +180,7 @@ class DeliveryService:
         # Set after every planner pass (tests and the sandbox wait on it).
         self.ticked = asyncio.Event()
         self.last_pass: PassStats | None = None
+        self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
 
     def start(self) -> None:
         if self._task is None:
@@ -202,6 +207,9 @@ class DeliveryService:
             plan_once, engine=self.engine, now=moment, grace=self.grace
         )
         self.last_plan = result
+        self.last_pass_at = time.monotonic()
+        if self.metrics is not None:
+            await asyncio.to_thread(self._record_pass)
         if result.planned or result.skipped:
             _LOGGER.info(
                 "planned %d digests (%d skipped) for %d chats",
@@ -213,6 +221,15 @@ class DeliveryService:
         self.start()
         self.ticked.set()
         return result
+
+    def _record_pass(self) -> None:
+        assert self.metrics is not None
+        self.metrics.planner_passes.inc()
+        self.metrics.planner_last_pass.set_to_current_time()
+        with Session(self.engine) as session:
+            states = outbox.state_counts(session=session)
+        for state, rows in states.items():
+            self.metrics.outbox_rows.labels(state).set(rows)
 
     async def _sender(self) -> None:
         while not self.broadcaster.stopping:
@@ -238,6 +255,7 @@ def install_jobs(
     engine: Engine,
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
+    metrics: Metrics | None = None,
 ) -> DeliveryService:
     """Register the planner (and feed polling, when ``bot.content.feeds.poll_feeds`` exists).
 
@@ -254,7 +272,7 @@ def install_jobs(
         now=clock,
     )
     service = DeliveryService(
-        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock
+        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
     application.bot_data[SERVICE_KEY] = service
     job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")
@@ -266,12 +284,16 @@ def install_jobs(
         name="digest-planner-start",
         job_kwargs={"misfire_grace_time": None},
     )
-    _install_feed_job(application, engine=engine, settings=settings)
+    _install_feed_job(application, engine=engine, settings=settings, metrics=metrics)
     return service
 
 
 def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    engine: Engine,
+    settings: Settings,
+    metrics: Metrics | None,
 ) -> None:
     if not settings.feeds:
         return
@@ -280,7 +302,10 @@ def _install_feed_job(
         # Failures of one feed are recorded per feed (backoff); anything else reaches the
         # application's error handler.
         with make_http_client() as client:
-            await poll_feeds_async(engine, settings, client=client)
+            outcomes = await poll_feeds_async(engine, settings, client=client)
+        if metrics is not None:
+            for outcome in outcomes:
+                metrics.feed_polls.labels(outcome.status).inc()
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(
