@@ -62,6 +62,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.ratelimit import SendTicket
+from bot.metrics import Metrics
 from storage import outbox
 from storage.chats import migrate_chat
 from storage.outbox import Outcome, SendingPolicy
@@ -165,8 +166,10 @@ class Broadcaster:
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.engine = engine
         self.settings = settings
         self.options = options or DeliveryOptions.from_settings(settings)
@@ -316,6 +319,9 @@ class Broadcaster:
     def _record(self, outcome: Outcome, stats: PassStats) -> None:
         stats.add(outcome)
         self._outcomes.append(outcome)
+        if self.metrics is not None:
+            state = "returned" if outcome.state == outbox.PENDING else outcome.state
+            self.metrics.sends.labels(state).inc()
 
     # --- database (worker threads) --------------------------------------------------------
 
@@ -434,6 +440,9 @@ class Broadcaster:
                 continue
             except TelegramError as exc:
                 return self._fail(job, outbox.FAILED, f"telegram: {exc.message}")
+            if self.metrics is not None:
+                lag = (self._now() - d.due_at).total_seconds()
+                self.metrics.planner_lag_seconds.observe(max(0.0, lag))
             ids = list(digest.article_ids)
             return Outcome(
                 d.id,

@@ -270,6 +270,7 @@ def install_jobs(
         settings=settings,
         options=DeliveryOptions.from_settings(settings),
         now=clock,
+        metrics=metrics,
     )
     service = DeliveryService(
         broadcaster=broadcaster, engine=engine, settings=settings, clock=clock, metrics=metrics
