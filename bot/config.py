@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 SUPPORTED_LANGUAGES = ("en", "zh")
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # What Telegram accepts as a webhook secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _WEBHOOK_SECRET_RULE = "1-256 characters, only A-Z, a-z, 0-9, _ and -"

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from bot.config import SUPPORTED_LANGUAGES, parse_hhmm
 from bot.context import Deps
 from bot.digest_time import next_occurrence, parse_timezone
+from bot.rules import ascii_int
 from bot.views.i18n import resolve_language
 from bot.views.render import ChatSettingsView
 from storage import articles as article_store
@@ -159,11 +160,8 @@ def set_timezone(
 def set_article_count(
     deps: Deps, *, chat_id: int, language: str, text: str
 ) -> ChatSettings | SettingError:
-    try:
-        count = int(text.strip())
-    except ValueError:
-        return SettingError.BAD_COUNT
-    if not MIN_COUNT <= count <= MAX_COUNT:
+    count = ascii_int(text)
+    if count is None or not MIN_COUNT <= count <= MAX_COUNT:
         return SettingError.BAD_COUNT
     return _update(deps, chat_id, language, article_count=count)
 
