@@ -295,3 +295,35 @@ async def test_unreachable_telegram_is_retried_with_one_line_per_attempt(tmp_pat
     assert "retrying in 1 s" in attempts[0] and "retrying in 2 s" in attempts[1]
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
     assert "Traceback" not in err
+
+
+async def test_real_run_on_a_database_with_sample_articles_warns_once(tmp_path: Path) -> None:
+    samples = str(PROJECT_ROOT / "data" / "sample-articles.jsonl")
+    env = clean_env(DATABASE_URL="sqlite:///bot.sqlite3")
+    assert digestbot("import", samples, cwd=tmp_path, env=env).returncode == 0
+    async with FakeTelegramServer(FakeTelegram(TOKEN)) as server:
+        env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stderr is not None
+        seen: list[str] = []
+        try:
+            await _until_line(proc.stderr, "starting digestbot (long polling)", seen)
+            await server.fake.wait_for(lambda: server.fake.requests_for("getUpdates"), timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, rest = await asyncio.wait_for(proc.communicate(), 30)
+    err = "".join(seen) + rest.decode()
+    assert proc.returncode == 0, err
+    warnings = [line for line in err.splitlines() if "sample articles" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("digestbot: warning: this database holds 25 of the sandbox's")
+    assert TOKEN not in err + out.decode()
