@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"digestbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl+C before the bot's own signal handling is in place
+        print("digestbot: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `digestbot status | head`: the reader left, nothing to report
         # Point stdout at /dev/null so flushing it at exit raises nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
