@@ -132,3 +132,28 @@ def test_metrics_listen_must_be_host_and_port(value: str, settings: Settings) ->
 
     with pytest.raises(ConfigError, match="DIGESTBOT_METRICS_LISTEN: expected HOST:PORT"):
         load_settings(DIGESTBOT_METRICS_LISTEN=value)
+
+
+async def test_a_taken_metrics_port_is_a_startup_error(settings: Settings, engine: Engine) -> None:
+    from bot.app import build_application
+    from bot.emulator import FakeTelegram, FakeTelegramServer
+    from bot.failures import StartupError
+
+    holder = Monitor(metrics=Metrics(), health=None, host="127.0.0.1", port=0)
+    await holder.start()
+    try:
+        taken = load_settings(
+            DATABASE_URL=settings.database_url,
+            DIGESTBOT_METRICS_LISTEN=f"127.0.0.1:{holder.port}",
+        )
+        async with FakeTelegramServer(FakeTelegram()) as server:
+            app = build_application(
+                taken, engine, token=server.fake.token, base_url=server.base_url
+            )
+            with pytest.raises(
+                StartupError, match=f"DIGESTBOT_METRICS_LISTEN 127.0.0.1:{holder.port}"
+            ):
+                await app.initialize()
+            await app.shutdown()
+    finally:
+        await holder.stop()
