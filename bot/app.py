@@ -18,6 +18,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
+from bot.content.feeds import poll_feeds_async
+from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
@@ -129,6 +131,7 @@ def build_application(
     service = install_jobs(
         application, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
+    _install_feed_job(application, engine=engine, settings=settings, metrics=metrics)
     if settings.metrics_address is not None:
         host, port = settings.metrics_address
 
@@ -145,6 +148,27 @@ def build_application(
         )
         application.monitor = Monitor(metrics=metrics, health=health, host=host, port=port)
     return application
+
+
+def _install_feed_job(
+    application: BotApplication, *, engine: Engine, settings: Settings, metrics: Metrics
+) -> None:
+    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job)."""
+    if not settings.feeds:
+        return
+
+    async def _feed_job(_context: BotContext) -> None:
+        # Failures of one feed are recorded per feed (backoff); anything else reaches the
+        # application's error handler.
+        with make_http_client() as client:
+            outcomes = await poll_feeds_async(engine, settings, client=client)
+        for outcome in outcomes:
+            metrics.feed_polls.labels(outcome.status).inc()
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
+    )
 
 
 async def _post_init(application: BotApplication) -> None:

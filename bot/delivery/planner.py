@@ -24,16 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.content.feeds import poll_feeds_async
-from bot.content.ingest import make_http_client
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.digest_time import get_zone, next_occurrence
 from bot.metrics import Metrics
 from storage import outbox
+from storage.db import session_scope
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -76,12 +75,11 @@ def plan_once(
     result = PlanResult()
     cache: dict[tuple[str, str, datetime], tuple[datetime, datetime, bool, str, str]] = {}
     while True:
-        with Session(engine, expire_on_commit=False) as session:
+        with session_scope(engine) as session:
             outbox.begin_write(session=session)
             due = outbox.due_chats(session=session, now=now, limit=batch_size)
             if not due:
-                session.rollback()
-                break
+                break  # nothing written: the commit only ends the transaction
             if result.run_id is None:
                 result.run_id = outbox.create_run(session=session, now=now)
             rows: list[dict[str, Any]] = []
@@ -122,15 +120,13 @@ def plan_once(
             outbox.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
-            session.commit()
             result.chats += len(due)
             result.planned += planned
             result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             outbox.delete_run(session=session, run_id=result.run_id)
-            session.commit()
         result.run_id = None
     return result
 
@@ -177,9 +173,8 @@ class DeliveryService:
         self._task: asyncio.Task[None] | None = None
         self._recovered = False
         self.last_plan: PlanResult | None = None
-        # Set after every planner pass (tests and the sandbox wait on it).
+        # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
-        self.last_pass: PassStats | None = None
         self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
 
     def start(self) -> None:
@@ -226,7 +221,7 @@ class DeliveryService:
         assert self.metrics is not None
         self.metrics.planner_passes.inc()
         self.metrics.planner_last_pass.set_to_current_time()
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             states = outbox.state_counts(session=session)
         for state, rows in states.items():
             self.metrics.outbox_rows.labels(state).set(rows)
@@ -238,7 +233,7 @@ class DeliveryService:
             if self.broadcaster.stopping:
                 break
             try:
-                self.last_pass = await self.broadcaster.run_pass()
+                await self.broadcaster.run_pass()
             except Exception:
                 _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
 
@@ -257,7 +252,7 @@ def install_jobs(
     clock: Callable[[], datetime] = utcnow,
     metrics: Metrics | None = None,
 ) -> DeliveryService:
-    """Register the planner (and feed polling, when ``bot.content.feeds.poll_feeds`` exists).
+    """Register the digest planner jobs and the delivery service (in ``bot_data``).
 
     Call ``await stop_delivery(application)`` from ``post_stop`` for a graceful SIGTERM.
     """
@@ -285,33 +280,7 @@ def install_jobs(
         name="digest-planner-start",
         job_kwargs={"misfire_grace_time": None},
     )
-    _install_feed_job(application, engine=engine, settings=settings, metrics=metrics)
     return service
-
-
-def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    *,
-    engine: Engine,
-    settings: Settings,
-    metrics: Metrics | None,
-) -> None:
-    if not settings.feeds:
-        return
-
-    async def _feed_job(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Failures of one feed are recorded per feed (backoff); anything else reaches the
-        # application's error handler.
-        with make_http_client() as client:
-            outcomes = await poll_feeds_async(engine, settings, client=client)
-        if metrics is not None:
-            for outcome in outcomes:
-                metrics.feed_polls.labels(outcome.status).inc()
-
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
-    )
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

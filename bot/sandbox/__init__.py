@@ -30,7 +30,9 @@ from bot.app import BotApplication, build_application
 from bot.catalog import chats
 from bot.catalog.samples import SAMPLE_ARTICLES
 from bot.config import Settings
-from bot.content.ingest import ImportCounts, RawRecord, import_records, read_stream
+from bot.content.formats import read_stream
+from bot.content.importer import ImportCounts, import_records
+from bot.content.records import RawRecord
 from bot.context import Deps
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
