@@ -54,6 +54,8 @@ def _hint(exc: BaseException, line: str) -> str:
         return "check that the database directory exists and is writable"
     if "disk is full" in lower or "no space left" in lower:
         return "free disk space, then run the command again"
+    if "disk i/o error" in lower:
+        return "writing the file failed: is the disk full (or failing)?"
     if isinstance(exc, OperationalError) and ("connect" in lower or "password" in lower):
         return "check host, port, user, password and that the server is running"
     return ""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -16,6 +18,7 @@ import pytest
 
 from bot.cli import main
 from bot.emulator import FakeTelegram, FakeTelegramServer
+from tests.factories import article_record
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-Pa55word"
@@ -327,3 +330,31 @@ async def test_real_run_on_a_database_with_sample_articles_warns_once(tmp_path: 
     assert len(warnings) == 1
     assert warnings[0].startswith("digestbot: warning: this database holds 25 of the sandbox's")
     assert TOKEN not in err + out.decode()
+
+
+def test_import_onto_a_full_disk_stops_at_the_first_error(tmp_path: Path) -> None:
+    """A file size limit makes every write beyond it fail as on a full disk."""
+    env = clean_env(DATABASE_URL="sqlite:///full.sqlite3")
+    assert digestbot("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    big = tmp_path / "big.jsonl"
+    with big.open("w", encoding="utf-8") as out:
+        for index in range(3000):
+            record = article_record(id=f"big-{index}", summary={"en": "x" * 500})
+            out.write(json.dumps(record) + "\n")
+    limit = (tmp_path / "full.sqlite3").stat().st_size + 256 * 1024
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "import", str(big)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=small_disk,
+    )
+    line = assert_one_line(result, "database error (sqlite:///full.sqlite3)")
+    assert "disk" in line
