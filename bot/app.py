@@ -182,6 +182,11 @@ RETRY_FIRST = 1.0
 RETRY_CAP = 60.0
 
 
+def retry_delay(attempt: int, *, first: float = RETRY_FIRST, cap: float = RETRY_CAP) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
+    return min(cap, first * 2 ** min(attempt - 1, 32))
+
+
 async def wait_for_telegram(
     bot: Bot,
     *,
@@ -207,7 +212,7 @@ async def wait_for_telegram(
                 "from @BotFather (/mybots → API Token)"
             ) from None
         except NetworkError as exc:  # TimedOut included
-            delay = min(cap, first * 2 ** (attempt - 1))
+            delay = retry_delay(attempt, first=first, cap=cap)
             log.warning(
                 "Telegram is unreachable at %s (attempt %d: %s); retrying in %.0f s",
                 bot.base_url.removesuffix(bot.token),
