@@ -184,7 +184,7 @@ RETRY_CAP = 60.0
 
 def retry_delay(attempt: int, *, first: float = RETRY_FIRST, cap: float = RETRY_CAP) -> float:
     """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
-    return min(cap, first * 2 ** min(attempt - 1, 32))
+    return min(cap, first * float(2 ** min(attempt - 1, 32)))
 
 
 async def wait_for_telegram(
