@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+import handlers
 from bot.config import Settings
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
@@ -26,6 +27,7 @@ from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.failures import StartupError
 from bot.metrics import Metrics
 from bot.monitor import HealthSources, Monitor
+from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,6 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotApplication:
     """Build the bot with every handler, job and the error handler; tests build it too."""
-    import handlers
-
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
@@ -172,8 +172,6 @@ def _install_feed_job(
 
 
 async def _post_init(application: BotApplication) -> None:
-    from handlers.commands import publish_commands
-
     await publish_commands(application.bot)
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 from telegram import CallbackQuery, Message, User
 
 from bot.catalog import articles as catalog
-from bot.views.render import (
-    Rendered,
-    render_article_detail,
-    render_article_list,
-    render_count_picker,
-    render_welcome,
-    top_header,
-)
+from bot.views.common import Rendered
+from bot.views.detail import render_article_detail
+from bot.views.lists import render_article_list, top_header
 from bot.views.sameness import shows
+from bot.views.settings import render_count_picker
+from bot.views.start import render_welcome
 from handlers.common import edit
 from tests.harness import Harness
 
