@@ -310,6 +310,7 @@ async def test_real_run_on_a_database_with_sample_articles_warns_once(tmp_path: 
             sys.executable,
             "-m",
             "bot.cli",
+            "-v",  # every library at DEBUG: getUpdates URLs carry the token, redacted
             "run",
             cwd=tmp_path,
             env=env,
@@ -329,7 +330,8 @@ async def test_real_run_on_a_database_with_sample_articles_warns_once(tmp_path: 
     warnings = [line for line in err.splitlines() if "sample articles" in line]
     assert len(warnings) == 1
     assert warnings[0].startswith("digestbot: warning: this database holds 25 of the sandbox's")
-    assert TOKEN not in err + out.decode()
+    assert TOKEN not in err + out.decode() and TOKEN.split(":")[1] not in err
+    assert "[REDACTED]/getUpdates" in err
 
 
 def test_import_onto_a_full_disk_stops_at_the_first_error(tmp_path: Path) -> None:
