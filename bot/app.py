@@ -19,6 +19,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot.config import Settings
+from bot.content.enrich.jobs import after_import, close_newsroom, install_newsroom
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
@@ -108,6 +109,7 @@ def build_application(
         .post_init(_post_init)
         # Stop a broadcast between two messages while the bot can still send (before shutdown).
         .post_stop(stop_delivery)
+        .post_shutdown(close_newsroom)
         .concurrent_updates(True)
         # Every request, broadcast or reply, shares one budget; replies go first.
         .rate_limiter(
@@ -131,7 +133,8 @@ def build_application(
     service = install_jobs(
         application, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
-    _install_feed_job(application, engine=engine, settings=settings, metrics=metrics)
+    _install_feed_job(application, engine=engine, settings=settings, clock=clock, metrics=metrics)
+    install_newsroom(application, engine=engine, settings=settings, clock=clock)
     if settings.metrics_address is not None:
         host, port = settings.metrics_address
 
@@ -151,9 +154,15 @@ def build_application(
 
 
 def _install_feed_job(
-    application: BotApplication, *, engine: Engine, settings: Settings, metrics: Metrics
+    application: BotApplication,
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    metrics: Metrics,
 ) -> None:
-    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job)."""
+    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job); then
+    link duplicates and wake the newsroom."""
     if not settings.feeds:
         return
 
@@ -164,6 +173,7 @@ def _install_feed_job(
             outcomes = await poll_feeds_async(engine, settings, client=client)
         for outcome in outcomes:
             metrics.feed_polls.labels(outcome.status).inc()
+        await after_import(application, engine=engine, settings=settings, now=clock())
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(
