@@ -97,6 +97,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["status", "7"], "usage: digestbot"),
         (["digest"], "usage: digestbot digest"),
         (["digest", "--now"], "usage: digestbot"),
+        (["enrich", "--limit", "²"], "usage: digestbot enrich"),
+        (["enrich", "--limit", "0"], "usage: digestbot enrich"),
     ],
 )
 def test_bad_arguments_print_usage_and_exit_2(
