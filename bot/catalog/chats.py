@@ -16,6 +16,7 @@ from bot.hanzi import to_traditional
 from bot.rules import (
     MAX_ARTICLE_COUNT,
     MIN_ARTICLE_COUNT,
+    ascii_int,
     is_language,
     language_from_code,
     resolve_language,
@@ -140,11 +141,8 @@ def set_timezone(
 def set_article_count(
     deps: Deps, *, chat_id: int, language: str, text: str
 ) -> ChatSettings | SettingError:
-    try:
-        count = int(text.strip())
-    except ValueError:
-        return SettingError.BAD_COUNT
-    if not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
+    count = ascii_int(text)
+    if count is None or not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
         return SettingError.BAD_COUNT
     return _update(deps, chat_id, language, article_count=count)
 

@@ -59,6 +59,7 @@ from bot.delivery.botapi import (
 from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
+from bot.metrics import Metrics
 from storage import outbox
 from storage.chats import migrate_chat
 from storage.db import session_scope
@@ -88,8 +89,10 @@ class Broadcaster:
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.engine = engine
         self.settings = settings
         self.options = options or DeliveryOptions.from_settings(settings)
@@ -238,6 +241,9 @@ class Broadcaster:
     def _record(self, outcome: Outcome, stats: PassStats) -> None:
         stats.add(outcome)
         self._outcomes.append(outcome)
+        if self.metrics is not None:
+            state = "returned" if outcome.state == outbox.PENDING else outcome.state
+            self.metrics.sends.labels(state).inc()
 
     # --- database (worker threads) --------------------------------------------------------
 
@@ -344,6 +350,9 @@ class Broadcaster:
                 continue
             except TelegramError as exc:
                 return self._fail(job, outbox.FAILED, f"telegram: {exc.message}")
+            if self.metrics is not None:
+                lag = (self._now() - d.due_at).total_seconds()
+                self.metrics.planner_lag_seconds.observe(max(0.0, lag))
             ids = list(digest.article_ids)
             return Outcome(
                 d.id,
