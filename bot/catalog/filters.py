@@ -13,6 +13,7 @@ from enum import Enum
 from sqlmodel import Session
 
 from bot.context import Deps
+from bot.rules import ascii_int
 from storage import articles as article_store
 from storage import filters as filter_store
 from storage.db import session_scope
@@ -86,11 +87,11 @@ def unmute_keyword(deps: Deps, *, chat_id: int, lang: str, text: str) -> ChatFil
 
 
 def set_min_score(deps: Deps, *, chat_id: int, lang: str, text: str) -> ChatFilters | FilterError:
-    value = text.strip()
-    if not (value.isascii() and value.isdigit()) or not 0 <= int(value) <= 100:
+    value = ascii_int(text, max_digits=3)
+    if value is None or not 0 <= value <= 100:
         return FilterError.BAD_SCORE
     with session_scope(deps.engine) as session:
-        filter_store.update_filters(session=session, chat_id=chat_id, min_score=int(value))
+        filter_store.update_filters(session=session, chat_id=chat_id, min_score=value)
         return _with_names(
             session, filter_store.get_filters(session=session, chat_id=chat_id), lang
         )
