@@ -15,6 +15,8 @@ from typing import Final, Literal, TypeGuard
 # "zh_Hant" is Traditional Chinese, shown from the Simplified text converted by OpenCC.
 Lang = Literal["en", "zh", "zh_Hant"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh", "zh_Hant")
+# Languages article text is stored (and imported, and generated) in; zh_Hant is shown from zh.
+TEXT_LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
 # Telegram language codes (lower-case, "-" separated) that mean Traditional script.
 _TRADITIONAL: Final = frozenset({"zh-hant", "zh-tw", "zh-hk", "zh-mo"})
 

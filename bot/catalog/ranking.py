@@ -82,7 +82,7 @@ def ranked_article_ids(
 
 def text_languages(lang: str) -> tuple[str, ...]:
     """Stored article languages a ``lang`` reader reads natively (both scripts read ``zh``)."""
-    return ("zh", "zh_Hant") if is_chinese(lang) else ("en",)
+    return ("zh", "zh_Hant", "zh-Hant") if is_chinese(lang) else ("en",)
 
 
 def spec_for(filters: ChatFilters, lang: str) -> FilterSpec | None:

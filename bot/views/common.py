@@ -64,7 +64,8 @@ def _fallbacks(lang: Lang) -> tuple[str, ...]:
     """Stored text languages to try for a reader, best first (both Chinese read ``zh``)."""
     if lang == "en":
         return ("en", "zh")
-    return (lang, "zh", "en") if lang == "zh_Hant" else ("zh", "en")
+    # Imports may carry Traditional text as "zh-Hant" (BCP-47); it is shown as it is.
+    return ("zh_Hant", "zh-Hant", "zh", "en") if lang == "zh_Hant" else ("zh", "en")
 
 
 def _script(text: str, stored: str, lang: Lang) -> str:

@@ -40,9 +40,13 @@ def digest_header(lang: str, tz: tzinfo | str, now: datetime) -> str:
     )
 
 
-def top_header(lang: str) -> str:
-    _ = translator(lang).gettext
-    return "🔥 <b>{}</b>".format(escape(_("Top stories")))
+def top_header(lang: str, hours: int = 24) -> str:
+    """'Top stories' and the window it ranks (the last ``hours`` hours)."""
+    tr = translator(lang)
+    window = tr.ngettext("best of the last {n} hour", "best of the last {n} hours", hours)
+    return "🔥 <b>{}</b>\n<i>{}</i>".format(
+        escape(tr.gettext("Top stories")), escape(window.format(n=hours))
+    )
 
 
 def latest_header(lang: str) -> str:
