@@ -16,7 +16,7 @@ import handlers
 from bot.config import Settings
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
-from bot.context import BotContext, Deps
+from bot.context import BotContext, Deps, RichSupport
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from handlers.commands import publish_commands
@@ -69,7 +69,12 @@ def build_application(
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
     application: BotApplication = builder.build()
-    application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
+    application.bot_data["deps"] = Deps(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        rich=RichSupport(enabled=settings.rich_messages),
+    )
     handlers.register(application)
     install_jobs(application, engine=engine, settings=settings, clock=clock)
     _install_feed_job(application, engine=engine, settings=settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +15,25 @@ from storage.types import utcnow
 
 
 @dataclass
+class RichSupport:
+    """Whether this process sends rich messages (``DIGESTBOT_RICH_MESSAGES``); switched off for
+    the life of the process once the Bot API server shows it lacks the method or a construct."""
+
+    enabled: bool = True
+    reason: str | None = None
+
+    def disable(self, reason: str) -> None:
+        self.enabled, self.reason = False, reason
+
+
+@dataclass
 class Deps:
     """Built once in ``build_application`` and passed down; never global."""
 
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime] = utcnow
+    rich: RichSupport = field(default_factory=RichSupport)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

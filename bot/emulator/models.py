@@ -85,6 +85,10 @@ class FakeMessage:
     inline_message_id: str | None = None
     service: dict[str, Any] | None = None  # e.g. {"new_chat_members": [...]}
     params: dict[str, Any] = field(default_factory=dict)  # raw API params of the last send/edit
+    # A rich message (sendRichMessage): its RichMessage object and its validated HTML; ``text``
+    # then holds the plain text, for tests and the sandbox to read.
+    rich: dict[str, Any] | None = None
+    rich_html: str | None = None
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:

@@ -75,10 +75,13 @@ class ChatStore:
         webhook_retry_delay: float = 0.2,
         webhook_max_retry_delay: float = 5.0,
         webhook_timeout: float = 10.0,
+        rich_messages: bool = True,
     ) -> None:
         """``webhook_*``: how a set webhook is pushed to — attempts per update (then it is
         given up), the first retry delay (doubling up to the maximum), the POST timeout. Only
-        loopback webhook URLs are accepted unless ``allow_non_loopback_webhooks``."""
+        loopback webhook URLs are accepted unless ``allow_non_loopback_webhooks``.
+        ``rich_messages=False`` behaves like a Bot API server older than 10.1 (no
+        ``sendRichMessage``: 404 "Not Found")."""
         bot_id_text, sep, _ = token.partition(":")
         if not sep or not bot_id_text.isdigit():
             raise ValueError("token must look like '<bot id>:<secret>'")
@@ -88,6 +91,7 @@ class ChatStore:
         # Privacy mode: in groups the bot only sees commands, replies to it and mentions.
         self.privacy_mode = privacy_mode
         self.strict_html_ampersand = strict_html_ampersand
+        self.rich_messages = rich_messages
         self.flood = flood or FloodLimiter()
         self.faults = faults or FaultInjector()
 
@@ -217,7 +221,9 @@ class ChatStore:
             "chat": self.chat_dict(chat),
             "date": unix_ts(message.date),
         }
-        if message.text is not None:
+        if message.rich is not None:
+            data["rich_message"] = message.rich
+        elif message.text is not None:
             data["text"] = message.text
             if message.entities:
                 data["entities"] = message.entities
