@@ -84,7 +84,7 @@ def test_limits() -> None:
 @pytest.mark.asyncio
 async def test_the_api_answers_400_with_telegrams_wording(bot: Bot, fake: FakeTelegram) -> None:
     user = fake.create_user("Ann")
-    with pytest.raises(BadRequest, match="(?i)can't parse rich message: unsupported start tag"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse rich message: unsupported start tag"):
         await _send(bot, user.id, "<marquee>x</marquee>")
     assert fake.bot_messages(user) == []
 
