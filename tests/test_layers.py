@@ -1,25 +1,25 @@
-"""Imports point down: handlers → services → views → storage, with no cycles.
+"""Imports point down and never go round in a circle.
 
-Read from the source with ``ast`` (nothing is imported), so a test run shows every offending
-import at once. Imports under ``if TYPE_CHECKING:`` count for the layer rules (a type is a
-dependency too) but not for cycles (they never run).
+The direction rules are import-linter contracts in pyproject.toml (`make test` runs
+`lint-imports`); these tests show that each contract holds and that it catches a planted
+violation. Cycles are read from the source with ``ast`` (nothing is imported); imports under
+``if TYPE_CHECKING:`` don't count for cycles (they never run).
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "storage")
-SERVICES = ("bot.catalog", "bot.content", "bot.delivery")
-
-# (importer prefix, imported prefix) pairs allowed although they cross a rule.
-ALLOWED = {
-    # The digest builder renders the digest it validates and sends.
-    ("bot.delivery.digest", "bot.views.digest"),
-}
 
 
 def _module_name(path: Path) -> str:
@@ -96,46 +96,44 @@ def _imports(module: str) -> Iterator[tuple[str, bool]]:
     yield from visit(tree.body, True, True)
 
 
-def _under(module: str, prefix: str) -> bool:
-    return module == prefix or module.startswith(prefix + ".")
+# One planted import per contract in pyproject.toml: each must break exactly that contract.
+PLANTED = {
+    "a view imports a service": ("bot/views/common.py", "import bot.catalog.articles", "Layers"),
+    "storage imports the bot": ("storage/types.py", "import bot.config", "Layers"),
+    "a service imports a view": ("bot/catalog/chats.py", "import bot.views.common", "Layers"),
+    "a handler queries storage": ("handlers/start.py", "import storage.db", "Handlers reach"),
+    "the emulator imports the bot": ("bot/emulator/errors.py", "import bot.config", "emulator"),
+}
 
 
-def _allowed(importer: str, imported: str) -> bool:
-    return any(_under(importer, a) and _under(imported, b) for a, b in ALLOWED)
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--no-logo", "--no-cache"]
+    env = {**os.environ, "PYTHONPATH": str(root)}  # the copy, not the installed tree
+    return subprocess.run(
+        command, cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
-def _violations(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
-    bad = []
-    for module in sorted(MODULES):
-        if not any(_under(module, p) for p in importers):
-            continue
-        for imported, _runtime in _imports(module):
-            if any(_under(imported, f) for f in forbidden) and not _allowed(module, imported):
-                bad.append(f"{module} imports {imported}")
-    return bad
+def test_import_contracts_hold() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_storage_imports_nothing_above_it() -> None:
-    assert _violations(("storage",), ("bot", "handlers")) == []
-
-
-def test_views_import_no_services_or_handlers() -> None:
-    assert _violations(("bot.views",), (*SERVICES, "handlers", "bot.app")) == []
-
-
-def test_services_import_no_views_or_handlers() -> None:
-    assert _violations(SERVICES, ("bot.views", "handlers", "bot.app")) == []
-
-
-def test_only_the_app_wires_handlers() -> None:
-    bad = [
-        f"{module} imports {imported}"
-        for module in sorted(MODULES)
-        if _under(module, "bot") and module != "bot.app"
-        for imported, _runtime in _imports(module)
-        if _under(imported, "handlers")
-    ]
-    assert bad == []
+@pytest.mark.parametrize("case", sorted(PLANTED))
+def test_import_contracts_catch_a_planted_import(case: str, tmp_path: Path) -> None:
+    for name in (*PACKAGES, "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    path, line, contract = PLANTED[case]
+    target = tmp_path / path
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    result = _lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout
+    broken = [row for row in result.stdout.splitlines() if " BROKEN" in row]
+    assert len(broken) == 1 and contract in broken[0], result.stdout
 
 
 def test_no_import_cycles() -> None:
