@@ -137,6 +137,9 @@ class Broadcaster:
         buffer: list[_Job] = []
         exhausted = False
         last_flush = time.monotonic()
+        if self.builder.bot_username is None:
+            with contextlib.suppress(RuntimeError):  # a bot that was never initialised
+                self.builder.bot_username = self.bot.username
         if self.options.fast_path:
             self._client = fast_client_for(self.bot, connections=self.options.workers)
         try:

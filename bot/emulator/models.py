@@ -51,6 +51,10 @@ class FakeChat:
     started: bool = True  # private chats: the user pressed Start (bots can't write first)
     migrated_to: int | None = None
     migrated_from: int | None = None
+    bot_can_post: bool = True  # channels: the bot administrator's can_post_messages
+    is_forum: bool = False  # supergroups with topics
+    # Forum topics by message_thread_id: "open", "closed" or "deleted".
+    topics: dict[int, str] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:

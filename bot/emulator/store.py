@@ -191,7 +191,7 @@ class ChatStore:
                 raise forbidden(f"bot was kicked from the {kind}")
             if chat.bot_status == "left":
                 raise forbidden(f"bot is not a member of the {kind}")
-            if chat.type == "channel" and write and chat.bot_status != "administrator":
+            if chat.type == "channel" and write and not self._bot_posts(chat):
                 raise bad_request("need administrator rights in the channel chat")
         return chat
 
@@ -241,7 +241,14 @@ class ChatStore:
             data.update(message.service)
         return data
 
-    def _member_dict(self, user: dict[str, Any], status: MemberStatus) -> dict[str, Any]:
+    @staticmethod
+    def _bot_posts(chat: FakeChat) -> bool:
+        return chat.bot_status == "administrator" and chat.bot_can_post
+
+    def _member_dict(
+        self, user: dict[str, Any], status: MemberStatus, *, can_post: bool | None = None
+    ) -> dict[str, Any]:
+        """``can_post``: a channel administrator's right to post (channels only)."""
         data: dict[str, Any] = {"status": status, "user": user}
         if status == "creator":
             data["is_anonymous"] = False
@@ -261,6 +268,8 @@ class ChatStore:
                 can_delete_stories=False,
                 can_pin_messages=True,
             )
+            if can_post is not None:
+                data.update(can_post_messages=can_post, can_edit_messages=can_post)
         elif status == "kicked":
             data["until_date"] = 0
         elif status == "restricted":

@@ -87,6 +87,19 @@ class UserActions(UpdateQueue):
         self.chats[new_id] = chat
         return chat
 
+    def create_channel(
+        self, title: str, *, creator: UserRef, admins: Iterable[UserRef] = ()
+    ) -> FakeChat:
+        """A channel the bot is not in yet (``add_bot_to_channel`` brings it in)."""
+        chat = FakeChat(
+            id=-1_002_000_000_000 - next(self._ids), type="channel", title=title, bot_status="left"
+        )
+        chat.members[self._user(creator).id] = "creator"
+        for ref in admins:
+            chat.members[self._user(ref).id] = "administrator"
+        self.chats[chat.id] = chat
+        return chat
+
     def _new_group_id(self, kind: ChatType) -> int:
         n = next(self._ids)
         return -1_001_000_000_000 - n if kind == "supergroup" else -4_000_000_000 - n
