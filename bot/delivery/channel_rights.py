@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+
 from telegram import Bot, ChatMemberAdministrator
 from telegram.error import BadRequest, Forbidden, TelegramError
 

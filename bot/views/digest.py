@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-
 from urllib.parse import urlencode
 
 from telegram import InlineKeyboardButton
