@@ -26,6 +26,7 @@ class MessagesApi(Formatting):
         )
         markup = self.validate_reply_markup(p.get_json("reply_markup", "reply keyboard markup"))
         reply_to = self._reply_target(chat, p)
+        thread_id = self._thread(chat, p)
         message = self._store(
             FakeMessage(
                 chat_id=chat.id,
@@ -38,10 +39,24 @@ class MessagesApi(Formatting):
                 reply_markup=markup,
                 reply_to_message_id=reply_to,
                 params=dict(p.raw),
+                message_thread_id=thread_id,
             )
         )
         await self._emit(FakeEvent("message", chat.id, message))
         return self.message_dict(message)
+
+    @staticmethod
+    def _thread(chat: FakeChat, p: Params) -> int | None:
+        """The forum topic to post in; errors as Telegram words them."""
+        thread_id = p.get_int("message_thread_id")
+        if not thread_id or not chat.is_forum:
+            return None  # General, or a chat without topics (Telegram ignores it there)
+        state = chat.topics.get(thread_id)
+        if state is None or state == "deleted":
+            raise bad_request("message thread not found")
+        if state == "closed":
+            raise bad_request("TOPIC_CLOSED")
+        return thread_id
 
     async def _api_sendrichmessage(self, p: Params) -> Any:
         chat = self._resolve_chat(p, write=True)
@@ -58,6 +73,7 @@ class MessagesApi(Formatting):
         except RichParseError as err:
             raise bad_request(f"can't parse rich message: {err}") from None
         markup = self.validate_reply_markup(p.get_json("reply_markup", "reply keyboard markup"))
+        thread_id = self._thread(chat, p)
         message = self._store(
             FakeMessage(
                 chat_id=chat.id,
@@ -65,6 +81,7 @@ class MessagesApi(Formatting):
                 sender_id=self.bot.id,
                 from_bot=True,
                 date=utc_now(),
+                message_thread_id=thread_id,
                 text=document.text,
                 reply_markup=markup,
                 reply_to_message_id=self._reply_target(chat, p),

@@ -92,6 +92,7 @@ class FakeMessage:
     # A rich message (sendRichMessage): its RichMessage object and its validated HTML; ``text``
     # then holds the plain text, for tests and the sandbox to read.
     rich: dict[str, Any] | None = None
+    message_thread_id: int | None = None  # the forum topic it was sent in
     rich_html: str | None = None
 
     @property

@@ -208,6 +208,8 @@ class ChatStore:
             data["title"] = chat.title or ""
             if chat.username:
                 data["username"] = chat.username
+            if chat.is_forum:
+                data["is_forum"] = True
         return data
 
     def message_dict(self, message: FakeMessage, *, nested: bool = False) -> dict[str, Any]:
@@ -229,6 +231,8 @@ class ChatStore:
                 data["entities"] = message.entities
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
+        if message.message_thread_id is not None:
+            data.update(message_thread_id=message.message_thread_id, is_topic_message=True)
         if message.edit_date is not None:
             data["edit_date"] = unix_ts(message.edit_date)
         if message.via_bot:
