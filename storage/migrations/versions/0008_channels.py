@@ -1,7 +1,7 @@
 """channels and forum topics: chat.message_thread_id and chat.added_by
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-26 13:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
