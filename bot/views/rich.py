@@ -29,6 +29,7 @@ from bot.views.common import (
     times_line,
 )
 from bot.views.i18n import translator
+from bot.views.newsroom import also_covered, analysis_generated, rationale_lines, translated_note
 from bot.views.paging import escape
 from storage.schemas import ArticleView
 
@@ -56,6 +57,10 @@ def render_article_rich(
     note = language_note(article, tr)
     if note:
         parts.append(f"<p><i>{escape(note)}</i></p>")
+    # The newsroom's labels are Telegram HTML fragments (text and <i>): valid paragraph text.
+    translated = translated_note(article, shown, tr, ("title", "summary", "analysis"))
+    if translated:
+        parts.append(f"<p>{translated}</p>")
     heads = (_("🔥 Hot"), _("⭐ Quality"), _("💥 Impact"))
     values = (article.hot, article.quality, article.impact)
     parts.append(
@@ -65,6 +70,7 @@ def render_article_rich(
         + "".join(f'<td align="center">{v}</td>' for v in values)
         + "</tr></table>"
     )
+    parts.extend(f"<p>{line}</p>" for line in rationale_lines(article, tr))
     names = [tag_name(t, tr.lang) for t in article.tags]
     if names:
         parts.append("<p>🏷 " + escape(" · ".join(names)) + "</p>")
@@ -73,6 +79,9 @@ def render_article_rich(
     source = " ".join((article.source or "").split())
     if source:
         parts.append(f"<p>📰 {escape(source)}</p>")
+    covered = also_covered(article, tr)
+    if covered:
+        parts.append(f"<p>{covered}</p>")
     summary = " ".join(pick(article.summary, shown).split())
     if summary:
         parts.append(f"<p>{escape(summary)}</p>")
@@ -80,7 +89,7 @@ def render_article_rich(
     if paragraphs:
         body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
         parts.append(f"<details><summary>📝 {escape(_('Analysis'))}</summary>{body}</details>")
-    if article.ai_generated:
+    if article.ai_generated or analysis_generated(article, shown):
         notice = escape(_("⚠️ AI-generated content, for reference only."))
         parts.append(f"<footer><i>{notice}</i></footer>")
     html = "".join(parts)
