@@ -10,7 +10,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CommandHandler
 
-from bot.catalog import channels, chats
+from bot.catalog import articles, channels, chats
 from bot.catalog.chats import SettingError
 from bot.context import BotContext
 from bot.rules import resolve_language
@@ -22,6 +22,7 @@ from bot.views.channels import (
     render_channel_list,
     render_channel_picker,
     render_channel_settings,
+    render_channel_tags,
 )
 from bot.views.notices import Notice
 from handlers.common import CallbackHandler, blocking, edit, notify, send
@@ -134,7 +135,10 @@ async def on_channel_action(update: Update, context: BotContext, data: cb.Channe
         await notify(update, context, Notice.STALE_BUTTON)
         return
     now = context.deps.clock()
-    if data.key == "s" and data.value != "main":
+    if data.key == "f" or data.value == "tags":
+        tags, _followed = await blocking(articles.tags, context.deps, chat_id=data.chat_id)
+        await edit(query, render_channel_tags(result, title, context.lang, tags))
+    elif data.key == "s" and data.value != "main":
         await edit(query, render_channel_picker(result, title, context.lang, now, data.value))
     else:
         await edit(query, render_channel_settings(result, title, context.lang, now))
@@ -153,6 +157,16 @@ async def _apply(context: BotContext, data: cb.ChannelAction) -> ChatSettings | 
         )
     if data.key == "l":
         return await blocking(chats.set_language, deps, chat_id=chat_id, language=value)
+    if data.key == "f":
+        tag_id, _dot, flag = value.partition(".")
+        return await blocking(
+            chats.set_tag_followed,
+            deps,
+            chat_id=chat_id,
+            language=lang,
+            tag_id=int(tag_id),
+            followed=flag == "1",
+        )
     setters = {"n": chats.set_article_count, "z": chats.set_timezone, "t": chats.set_digest_time}
     if data.key in setters:
         text = f"{value[:2]}:{value[2:]}" if data.key == "t" else value

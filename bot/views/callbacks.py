@@ -139,10 +139,12 @@ class Noop:
     pass
 
 
-# key -> what the value is: s screen, l language, n count, z time zone, t time (HHMM), o on/off
-ChannelKey = Literal["s", "l", "n", "z", "t", "o"]
+# key -> what the value is: s screen, l language, n count, z time zone, t time (HHMM), o on/off,
+# f follow a tag ("<tag id>.<1|0>")
+ChannelKey = Literal["s", "l", "n", "z", "t", "o", "f"]
 CHANNEL_KEYS: Final[tuple[str, ...]] = get_args(ChannelKey)
-CHANNEL_SCREENS: Final = ("main", "lang", "tz", "time", "cnt")
+CHANNEL_SCREENS: Final = ("main", "lang", "tz", "time", "cnt", "tags")
+_FOLLOW_RE: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.[01]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +257,8 @@ def _channel_value_ok(key: str, value: str) -> bool:
             return bool(_TIME_RE.fullmatch(f"{value[:2]}:{value[2:]}")) and len(value) == 4
         case "o":
             return value in ("0", "1")
+        case "f":
+            return bool(_FOLLOW_RE.fullmatch(value))
     return False
 
 

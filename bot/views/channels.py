@@ -14,11 +14,11 @@ from telegram import InlineKeyboardButton
 
 from bot.rules import LANGUAGES, MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT
 from bot.views import callbacks as cb
-from bot.views.common import Rendered, button, button_rows, markup
+from bot.views.common import Rendered, button, button_rows, markup, tag_name
 from bot.views.i18n import LANGUAGE_NAMES, Translator, timezone_label, translator
 from bot.views.paging import escape, truncate
 from bot.views.settings import COMMON_TIMES, COMMON_TIMEZONES
-from storage.schemas import ChatSettings
+from storage.schemas import ChatSettings, TagInfo
 
 
 def _act(chat_id: int, key: cb.ChannelKey, value: str) -> cb.ChannelAction:
@@ -78,9 +78,33 @@ def render_channel_settings(
             button(_("⏰ Digest time"), _act(chat_id, "s", "time")),
             button(_("🔢 Articles"), _act(chat_id, "s", "cnt")),
         ],
-        [toggle],
+        [toggle, button(_("🏷 Tags"), _act(chat_id, "s", "tags"))],
     ]
     return "\n".join(lines), markup(rows)
+
+
+# Tags offered on the channel's tag screen (most used first); more would not fit one keyboard.
+CHANNEL_TAGS_MAX = 24
+
+
+def render_channel_tags(
+    settings: ChatSettings, title: str, lang: str, tags: Sequence[TagInfo]
+) -> Rendered:
+    """Tags the channel follows (✓); a channel that follows none gets every tag."""
+    tr = translator(lang)
+    _ = tr.gettext
+    chat_id = settings.chat_id
+    buttons = [
+        button(
+            _check(truncate(tag_name(t, tr.lang), 30), t.id in settings.followed_tag_ids),
+            _act(chat_id, "f", f"{t.id}.{0 if t.id in settings.followed_tag_ids else 1}"),
+        )
+        for t in tags[:CHANNEL_TAGS_MAX]
+    ]
+    question = _("Tap a tag to follow or unfollow it. Following none means every tag.")
+    text = f"📣 <b>{_title(title)}</b>\n{escape(question)}"
+    back = [button(_("‹ Back to settings"), _act(chat_id, "s", "main"))]
+    return text, markup([*button_rows(buttons, 2), back])
 
 
 def _check(label: str, selected: bool) -> str:

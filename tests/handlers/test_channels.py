@@ -140,3 +140,21 @@ async def test_rights_lost_unnoticed_are_caught_before_planning(
         assert "I can no longer post in AI Daily" in (told.text or "")
         assert fake.bot_messages(channel) == []
         assert _service(bot).last_plan is not None and _service(bot).last_plan.planned == 0
+
+
+async def test_a_channel_follows_tags_from_the_private_chat(bot: Harness) -> None:
+    boss = bot.fake.create_user("Boss", language_code="en")
+    channel = bot.fake.create_channel("AI Daily", creator=boss)
+    await bot.command(boss, boss, "/start")
+    screen = await _set_up(bot, boss, channel)
+    await bot.press(boss, boss, screen, "🏷 Tags")
+    picker = bot.fake.get_message(boss, screen.message_id)
+    assert "Following none means every tag" in (picker.text or "")
+    first = next(b for b in picker.buttons if b["callback_data"].split(":")[2] == "f")
+    await bot.press(boss, boss, picker, first["text"])
+    picker = bot.fake.get_message(boss, screen.message_id)
+    assert any(b["text"] == "✓ " + first["text"] for b in picker.buttons)
+    current = chats.chat_settings(bot.deps, chat_id=channel.id, language="en")
+    assert current is not None and len(current.followed_tag_ids) == 1
+    listing = await bot.command(boss, boss, "/channels")
+    assert "Followed tags: " + first["text"] in (listing.text or "")
