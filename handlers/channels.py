@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ChatMemberAdministrator, Update
+from telegram import ChatMemberAdministrator, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CommandHandler
@@ -57,10 +57,12 @@ async def _language_of(context: BotContext, user_id: int, code: str | None) -> s
     return resolve_language(None, code, context.deps.settings.default_language)
 
 
-async def _tell(context: BotContext, user_id: int, text: str, markup: object = None) -> None:
+async def _tell(
+    context: BotContext, user_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """A private message to an admin; one who never started the bot cannot be written to."""
     try:
-        await context.bot.send_message(user_id, text, reply_markup=markup)  # type: ignore[arg-type]
+        await context.bot.send_message(user_id, text, reply_markup=markup)
     except (Forbidden, BadRequest) as exc:
         _LOGGER.info("could not tell user %s about a channel: %s", user_id, exc.message)
 
