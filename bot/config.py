@@ -96,6 +96,8 @@ class Settings(BaseSettings):
         default=20, ge=1, le=60, alias="DIGESTBOT_RATE_GROUP_PER_MINUTE"
     )
 
+    # Article details as one rich message (Bot API 10.1 sendRichMessage); "off": paged HTML.
+    rich_messages: bool = Field(default=True, alias="DIGESTBOT_RICH_MESSAGES")
     # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
     # unless an operator explicitly allows another interface.
     sandbox_host: str = Field(default="127.0.0.1", alias="DIGESTBOT_SANDBOX_HOST")

@@ -29,7 +29,7 @@ from telegram import InlineKeyboardMarkup
 from bot.catalog.ranking import digest_candidates, hidden_count, ranked_article_ids, spec_for
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
-from bot.views.digest import render_digest
+from bot.views.digest import render_channel_digest, render_digest
 from storage.articles import article_views
 from storage.filters import filters_for_chats
 from storage.outbox import ClaimedDelivery, delivered_pairs
@@ -121,8 +121,10 @@ class DigestBuilder:
         self._clock = clock
         self._candidates: dict[tuple[tuple[int, ...], int], tuple[float, list[int]]] = {}
         self._views: dict[int, ArticleView] = {}
-        self._rendered: dict[tuple[str, tuple[int, ...], str, int], RenderedDigest | str] = {}
+        self._rendered: dict[tuple[str, tuple[int, ...], str, int, bool], RenderedDigest | str] = {}
         self.renders = 0  # how many times a message was actually rendered (tests, stats)
+        # Set by the broadcaster once the bot knows its name: channel digests link to the bot.
+        self.bot_username: str | None = None
 
     def language_of(self, delivery: ClaimedDelivery) -> str:
         return delivery.language or self._settings.default_language
@@ -210,7 +212,10 @@ class DigestBuilder:
             if not ids:
                 plans.append(DigestPlan(d, None, skip_reason=NO_NEW_ARTICLES))
                 continue
-            rendered = self.render(self.language_of(d), ids, d.local_date, hidden)
+            channel = d.chat_type == "channel"
+            rendered = self.render(
+                self.language_of(d), ids, d.local_date, hidden=hidden, channel=channel
+            )
             if isinstance(rendered, str):
                 plans.append(DigestPlan(d, None, error=rendered))
             else:
@@ -218,21 +223,31 @@ class DigestBuilder:
         return plans
 
     def render(
-        self, lang: str, ids: tuple[int, ...], local_date: str, hidden: int = 0
+        self,
+        lang: str,
+        ids: tuple[int, ...],
+        local_date: str,
+        *,
+        hidden: int = 0,
+        channel: bool = False,
     ) -> RenderedDigest | str:
         """The validated message for this key (rendered once), or the validation error.
 
         ``hidden``: how many top articles the chat's filters removed (the digest says so).
-        """
-        key = (lang, ids, local_date, hidden)
+        A channel's digest has no per-reader buttons: links into the bot instead."""
+        key = (lang, ids, local_date, hidden, channel)
         found = self._rendered.get(key)
         if found is not None:
             return found
         self.renders += 1
         articles = [self._views[a] for a in ids]
-        text, markup = render_digest(
-            articles, lang, "UTC", _digest_moment(date.fromisoformat(local_date)), hidden=hidden
-        )
+        moment = _digest_moment(date.fromisoformat(local_date))
+        if channel and self.bot_username:
+            text, markup = render_channel_digest(articles, lang, "UTC", moment, self.bot_username)
+        else:
+            text, markup = render_digest(articles, lang, "UTC", moment, hidden=hidden)
+            if channel:  # no bot name to link to (never initialised, as in tools): no buttons
+                markup = None
         result: RenderedDigest | str
         try:
             validate_message(text, markup)
