@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeChat, FakeMessage, FakeTelegram, FakeUser
+from storage.articles import article_id_for_external
 from storage.models import Chat
 from tests.harness import SAMPLE_NOW, Clock, Harness, running_bot
 
@@ -225,10 +226,25 @@ async def test_a_group_subscribes_and_sees_the_conversation(bot: Harness) -> Non
     assert _chat(bot.deps.engine, group.id).timezone == "Asia/Macau"
 
 
-async def test_the_analysis_reads_in_place_in_an_expandable_quote(bot: Harness) -> None:
-    li = bot.fake.create_user("李雷", language_code="zh-tw")
-    listing = await bot.command(li, li, "/latest 1")
-    article_id = re.findall(r"^#(\d+) · ", listing.text or "", re.M)[0]
-    detail = await bot.command(li, li, f"/article {article_id}")
-    assert detail.entities_of("expandable_blockquote")  # Telegram parsed it as expandable
-    _checked(detail, "zh_Hant")
+async def test_the_analysis_reads_in_place_in_an_expandable_quote(
+    settings: Settings, sample_engine: Engine
+) -> None:
+    """The paged detail view (chats without rich messages) opens compact: each analysis page
+    is an expandable quote, and ‹ › paging stays."""
+    plain = settings.model_copy(update={"rich_messages": False})
+    async with running_bot(plain, sample_engine) as bot:
+        li = bot.fake.create_user("李雷", language_code="zh-tw")
+        listing = await bot.command(li, li, "/latest 1")
+        article_id = re.findall(r"^#(\d+) · ", listing.text or "", re.M)[0]
+        detail = await bot.command(li, li, f"/article {article_id}")
+        assert detail.entities_of("expandable_blockquote")  # Telegram parsed it as expandable
+        _checked(detail, "zh_Hant")
+        with Session(sample_engine) as session:  # its English analysis takes several pages
+            long_id = article_id_for_external(session=session, external_id="sample-001")
+        ann = bot.fake.create_user("Ann", language_code="en")
+        paged = await bot.command(ann, ann, f"/article {long_id}")
+        assert "›" in [b["text"] for b in paged.buttons]
+        await bot.press(ann, ann, paged, "›")
+        second = bot.fake.get_message(ann, paged.message_id)
+        assert "‹" in [b["text"] for b in second.buttons]
+        assert second.entities_of("expandable_blockquote")
