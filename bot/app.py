@@ -1,8 +1,16 @@
-"""Application wiring: ``build_application`` makes the whole bot; ``run_bot`` only runs it."""
+"""Application wiring: ``build_application`` makes the whole bot; ``run_bot`` only runs it.
+
+``serve`` runs one instance among possibly several on one database: it registers the instance,
+takes part in the leader election (``bot.delivery.instances``), long polls and broadcasts only
+while it leads, and in webhook mode answers whatever updates it is given.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,11 +18,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
 from bot.context import BotContext, Deps
-from bot.delivery.planner import install_jobs, stop_delivery
+from bot.delivery.election import LeaderLock
+from bot.delivery.instances import Coordinator
+from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from storage.types import utcnow
 
@@ -60,6 +71,8 @@ def build_application(
                 RateLimits(
                     overall_per_second=settings.rate_overall,
                     group_per_minute=settings.rate_group_per_minute,
+                    time_scale=settings.rate_time_scale,
+                    safety=settings.rate_safety,
                 )
             )
         )
@@ -80,7 +93,7 @@ async def _post_init(application: BotApplication) -> None:
 
 
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
+    """Run until SIGTERM/SIGINT: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
     application = build_application(settings, engine)
     if settings.webhook_url:
         log.info(
@@ -90,16 +103,102 @@ def run_bot(engine: Engine, settings: Settings) -> int:
             settings.webhook_port,
             settings.telegram_api_base_url,
         )
-        # Plain HTTP on LISTEN:PORT; the reverse proxy in front terminates TLS for the URL.
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret_token,
-            allowed_updates=Update.ALL_TYPES,
-        )
-        return 0
-    log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
+    asyncio.run(serve(application, engine, settings))
     return 0
+
+
+class PollingErrors:
+    """The updater's error callback: a 409 Conflict is expected while another process still
+    polls (a handover), so it is one warning, not a traceback per attempt."""
+
+    def __init__(self) -> None:
+        self.conflicts = 0
+
+    def __call__(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            self.conflicts += 1
+            if self.conflicts == 1:
+                log.warning("another process polls this bot (409 Conflict); retrying: %s", error)
+            return
+        log.warning("polling for updates failed (%s); retrying", error)
+
+
+async def serve(
+    application: BotApplication,
+    engine: Engine,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run one instance until ``stop`` is set (default: on SIGTERM or SIGINT)."""
+    stop = stop or _stop_on_signals()
+    service = application.bot_data[SERVICE_KEY]
+    assert isinstance(service, DeliveryService)
+    service.sending = False  # until elected
+    updater = application.updater
+    assert updater is not None and settings.token is not None
+    webhook = bool(settings.webhook_url)
+    errors = PollingErrors()
+    # The previous leader's last requests still count in Telegram's one-second window.
+    quiet = (1.0 + settings.rate_safety) / settings.rate_time_scale
+
+    async def on_leader(leader: bool) -> None:
+        if leader:
+            await asyncio.sleep(quiet)
+            if not webhook and not updater.running:
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=errors)
+            await service.set_sending(True)
+            return
+        await service.set_sending(False)
+        if not webhook and updater.running:
+            await updater.stop()  # confirms the offset of every update already fetched
+
+    coordinator = Coordinator(
+        engine=engine,
+        lock=LeaderLock(engine, settings.token),
+        instance_id=service.broadcaster.owner,
+        mode="webhook" if webhook else "polling",
+        interval=settings.heartbeat_interval,
+        on_leader=on_leader,
+    )
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        if webhook:
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        await application.start()
+        try:
+            await coordinator.start()
+            await stop.wait()
+            log.info("stopping instance %s", coordinator.instance_id)
+        finally:
+            # Step down first (the broadcast ends between two messages, polling confirms its
+            # offset), then release the lock so another instance takes over at once.
+            await coordinator.stop()
+        if updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+    finally:
+        await application.shutdown()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -65,6 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    run_lock = None
+    if args.command == "run":
+        from bot.delivery.election import AlreadyRunning, sqlite_run_lock
+
+        try:
+            # Held until the process ends; the kernel releases it however the process ends.
+            run_lock = sqlite_run_lock(settings.database_url)
+        except AlreadyRunning as exc:
+            print(f"digestbot: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     engine = make_engine(settings.database_url)
     try:
         if args.command == "db":
@@ -83,7 +93,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "status":
             from bot.catalog.ops import format_status, status
 
-            print(format_status(status(engine=engine)))
+            report = status(engine=engine, heartbeat_interval=settings.heartbeat_interval)
+            print(format_status(report))
             return 0
         if args.command == "digest":
             from bot.catalog.ops import dry_run, format_dry_run
@@ -112,6 +123,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         raise AssertionError(args.command)
     finally:
         engine.dispose()
+        if run_lock is not None:
+            run_lock.close()
 
 
 if __name__ == "__main__":

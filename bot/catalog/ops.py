@@ -6,7 +6,7 @@ Each report is a data function (plain dataclasses, easy to test) plus a formatte
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, func, select
@@ -17,9 +17,10 @@ from bot.catalog.ranking import weights_from_settings
 from bot.config import Settings
 from bot.context import Deps
 from bot.views.render import Rendered, article_title, render_stats
-from storage import outbox
+from storage import instances, leases, outbox
 from storage.articles import article_views, count_articles
 from storage.chats import subscriber_counts
+from storage.instances import InstanceRow
 from storage.models import Chat, ChatTag, Tag
 from storage.outbox import RunSummary
 from storage.ranking import top_article_ids
@@ -56,6 +57,10 @@ class StatusReport:
     due_pending: int
     subscribers: int
     inactive: int
+    # Instances with a recent heartbeat, and registered ones that fell silent (crashed).
+    live: list[InstanceRow] = field(default_factory=list)
+    silent: list[InstanceRow] = field(default_factory=list)
+    owners: list[tuple[str, str | None, int]] = field(default_factory=list)  # state, owner, n
 
 
 def _run_report(run: RunSummary) -> RunReport:
@@ -81,9 +86,19 @@ def _run_report(run: RunSummary) -> RunReport:
     )
 
 
-def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> StatusReport:
+def status(
+    *,
+    engine: Engine,
+    limit: int = 10,
+    now: datetime | None = None,
+    heartbeat_interval: float = 2.0,
+) -> StatusReport:
     moment = now or utcnow()
+    # Alive: heard from within three heartbeats (the election's own notion of a dead peer).
+    alive = moment - timedelta(seconds=3 * heartbeat_interval)
     with Session(engine) as session:
+        registered = instances.instances(session=session)
+        owners = leases.owner_counts(session=session)
         runs = outbox.recent_runs(session=session, limit=limit)
         states = outbox.state_counts(session=session)
         due = outbox.count_due_pending(session=session, now=moment)
@@ -100,6 +115,9 @@ def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> S
         due_pending=due,
         subscribers=subscribers,
         inactive=inactive,
+        live=[i for i in registered if i.heartbeat_at >= alive],
+        silent=[i for i in registered if i.heartbeat_at < alive],
+        owners=owners,
     )
 
 
@@ -113,6 +131,7 @@ def format_status(report: StatusReport) -> str:
         "outbox: "
         + ", ".join(f"{s} {n}" for s, n in report.states.items())
         + f"   (due now: {report.due_pending})",
+        *_format_instances(report),
         "",
     ]
     if not report.runs:
@@ -130,6 +149,23 @@ def format_status(report: StatusReport) -> str:
             f"{_fmt_num(r.duration_s) + 's':>8}  {_fmt_num(r.msgs_per_s):>6}"
         )
     return "\n".join(lines)
+
+
+def _format_instances(report: StatusReport) -> list[str]:
+    lines = [f"instances: {len(report.live)} live"]
+    for i in report.live:
+        age = (report.now - i.heartbeat_at).total_seconds()
+        lines.append(
+            f"  {i.id}  host {i.host}  pid {i.pid}  {i.mode}  "
+            f"role {'/'.join(i.roles) or 'standby'}  heartbeat {age:.1f}s ago"
+        )
+    for i in report.silent:
+        lines.append(f"  {i.id}  host {i.host}  silent since {i.heartbeat_at:%Y-%m-%d %H:%M:%S}")
+    if report.owners:
+        lines.append("rows by state and owner:")
+        for state, owner, n in report.owners:
+            lines.append(f"  {state:<8} {owner or '(unclaimed)'}  {n}")
+    return lines
 
 
 # --- dry run ---------------------------------------------------------------------------------

@@ -2,21 +2,29 @@
 
 Exactly-once rules
 ------------------
-* A row is committed as ``sending`` before its HTTP request may leave (``claim_pending``), in
-  small batches just ahead of the rate limiter, so only rows in ``sending`` can be ambiguous.
+* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
+  batch ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
+  granted its slot, right before the request leaves (``SendingMarker``, group commits). So
+  only rows whose requests were on the wire can be ambiguous after a crash.
+* Leases are renewed while the pass runs; any instance recovers rows whose lease expired
+  (``recover``), never a live sender's rows.
 * Success: ``sent`` with the message id, and the articles recorded as delivered.
 * A read timeout or a connection lost after the request left: ``unknown``, never retried —
   Telegram has no idempotency key, a retry could deliver twice.
 * Errors that prove nothing was sent (connect/pool timeouts, connection refused, HTTP 5xx) are
   retried with exponential backoff; after ``max_network_retries`` the row goes back to pending
   for the next pass.
+* A connection closed (or reset) before any byte of an answer arrived is retried once, after a
+  backoff: nearly always a stale keep-alive connection the server dropped, so the request never
+  arrived. In the rare case it did, the chat gets the digest twice — a lost digest is worse
+  than a rare duplicate. A second such failure is ``unknown``.
 * 429: the rate limiter pauses every request for ``retry_after`` and retries the same request.
 * 403 and 400 "chat not found": ``failed``, and the chat is deactivated (``active=False``).
 * ``ChatMigrated``: the chat (settings, tags, history, outbox rows) moves to the new id and the
   digest is sent there.
-* Restart policy (setting ``DIGESTBOT_SENDING_POLICY``): rows found in ``sending`` at start were
-  cut off by a crash. Default ``unknown``: not resent (no duplicate, maybe a loss), counted as
-  unknown. ``resend``: back to pending (no loss, maybe a duplicate).
+* Crash policy (setting ``DIGESTBOT_SENDING_POLICY``) for ``sending`` rows whose lease expired
+  (their sender died mid-request). Default ``unknown``: not resent (no duplicate, maybe a
+  loss), counted as unknown. ``resend``: back to pending (no loss, maybe a duplicate).
 
 Graceful stop (``request_stop``): no new request starts; requests still waiting in the rate
 limiter are cancelled and their rows return to ``pending``; requests already on the wire get
@@ -34,7 +42,8 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,8 +70,9 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.leases import LeaseLost, SendingMarker, new_instance_id
 from bot.delivery.ratelimit import SendTicket
-from storage import outbox
+from storage import leases, outbox
 from storage.chats import migrate_chat
 from storage.outbox import Outcome, SendingPolicy
 from storage.types import utcnow
@@ -77,6 +87,10 @@ class _NotSent(Exception):
 
 class _MaybeSent(Exception):
     """Cause of a TelegramError raised after the request was written (never retried)."""
+
+
+class _ClosedEarly(_MaybeSent):
+    """The connection closed before any byte of an answer: retried once (see the docstring)."""
 
 
 # Errors raised before any byte of the request reached the server.
@@ -100,6 +114,7 @@ class DeliveryOptions:
     backoff_max: float = 30.0
     shutdown_grace: float = 3.0
     sending_policy: SendingPolicy = "unknown"
+    lease_seconds: float = 30.0  # a claim holds this long unless renewed (every third of it)
     allow_paid_broadcast: bool = False
     # Send through the lean aiohttp Bot API client (``BotApiClient``) instead of ``send_message``
     # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
@@ -112,6 +127,7 @@ class DeliveryOptions:
             workers=settings.delivery_workers,
             claim_batch=settings.delivery_batch,
             sending_policy=settings.sending_policy,
+            lease_seconds=settings.lease_seconds,
             allow_paid_broadcast=settings.allow_paid_broadcast,
         )
 
@@ -151,6 +167,8 @@ class _Job:
     ticket: SendTicket = field(default_factory=SendTicket)
     chat_id: int = 0
     migrated: bool = False
+    marked: bool = False  # committed as ``sending``
+    closed_retried: bool = False
 
 
 class Broadcaster:
@@ -165,6 +183,7 @@ class Broadcaster:
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
+        owner: str | None = None,
     ) -> None:
         self.bot = bot
         self.engine = engine
@@ -172,11 +191,16 @@ class Broadcaster:
         self.options = options or DeliveryOptions.from_settings(settings)
         self.builder = builder or DigestBuilder(settings)
         self._now = now
-        self._stop = asyncio.Event()
+        # The instance id written into the rows this sender leases.
+        self.owner = owner or new_instance_id()
+        self.lease = timedelta(seconds=self.options.lease_seconds)
+        self.marker = SendingMarker(engine=engine, owner=self.owner, lease=self.lease, now=now)
+        self._closed = False  # request_stop: no pass starts any more
+        self._stop = asyncio.Event()  # the current pass ends (stop or interrupt)
         self._wake = asyncio.Event()  # a job finished, or a stop was requested
-        self._finished: list[asyncio.Task[Outcome]] = []
+        self._finished: list[asyncio.Task[Outcome | None]] = []
         self._outcomes: list[Outcome] = []
-        self._jobs: dict[asyncio.Task[Outcome], _Job] = {}
+        self._jobs: dict[asyncio.Task[Outcome | None], _Job] = {}
         self._client: BotApiClient | None = None
         self._bodies: dict[int, tuple[RenderedDigest, bytes]] = {}
         self.total = PassStats()
@@ -185,23 +209,34 @@ class Broadcaster:
 
     def request_stop(self) -> None:
         """Stop between two messages; safe to call from a signal handler in the loop thread."""
+        self._closed = True
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """End the current pass between two messages (e.g. another instance sends now)."""
         self._stop.set()
         self._wake.set()
 
+    def resume(self) -> None:
+        """Allow the next pass after ``interrupt`` (not after ``request_stop``)."""
+        if not self._closed:
+            self._stop.clear()
+
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._closed
 
     def recover(self) -> int:
-        """At start: apply the policy to rows left in ``sending`` by a crash."""
+        """Apply the crash policy to rows whose lease expired (blocking; any instance may)."""
         with Session(self.engine) as session:
-            count = outbox.recover_sending(
+            outbox.begin_write(session=session)
+            count = leases.recover_expired(
                 session=session, policy=self.options.sending_policy, now=self._now()
             )
             session.commit()
         if count:
             _LOGGER.warning(
-                "%d deliveries were cut off by a crash: marked %s",
+                "%d deliveries were cut off when their sender stopped: marked %s",
                 count,
                 "pending" if self.options.sending_policy == "resend" else "unknown",
             )
@@ -214,7 +249,9 @@ class Broadcaster:
         stats = PassStats()
         buffer: list[_Job] = []
         exhausted = False
-        last_flush = time.monotonic()
+        last_flush = last_renew = time.monotonic()
+        if self._closed:
+            return stats
         if self.options.fast_path:
             self._client = fast_client_for(self.bot, connections=self.options.workers)
         try:
@@ -264,6 +301,9 @@ class Broadcaster:
                 ):
                     await self._flush()
                     last_flush = time.monotonic()
+                if time.monotonic() - last_renew >= self.lease.total_seconds() / 3:
+                    await asyncio.to_thread(self.marker.renew)
+                    last_renew = time.monotonic()
         finally:
             try:
                 await self._wind_down(buffer, stats)
@@ -275,11 +315,11 @@ class Broadcaster:
             self._merge(stats)
         return stats
 
-    def _task_done(self, task: asyncio.Task[Outcome]) -> None:
+    def _task_done(self, task: asyncio.Task[Outcome | None]) -> None:
         self._finished.append(task)
         self._wake.set()
 
-    def _outcome_of(self, task: asyncio.Task[Outcome], job: _Job) -> Outcome:
+    def _outcome_of(self, task: asyncio.Task[Outcome | None], job: _Job) -> Outcome | None:
         if not task.cancelled() and task.exception() is None:
             return task.result()
         if not task.cancelled():
@@ -313,7 +353,10 @@ class Broadcaster:
         for name in ("claimed", "sent", "failed", "unknown", "skipped", "returned", "migrated"):
             setattr(self.total, name, getattr(self.total, name) + getattr(stats, name))
 
-    def _record(self, outcome: Outcome, stats: PassStats) -> None:
+    def _record(self, outcome: Outcome | None, stats: PassStats) -> None:
+        if outcome is None:  # the row is another instance's now: nothing of ours to write
+            stats.returned += 1
+            return
         stats.add(outcome)
         self._outcomes.append(outcome)
 
@@ -325,8 +368,14 @@ class Broadcaster:
             outbox.begin_write(session=session)
             if outcomes:
                 outbox.record_outcomes(session=session, outcomes=outcomes, now=now)
-            claimed = outbox.claim_pending(session=session, now=now, limit=self.options.claim_batch)
-            session.commit()  # ``sending`` is durable before any request goes out
+            claimed = outbox.claim_pending(
+                session=session,
+                now=now,
+                limit=self.options.claim_batch,
+                owner=self.owner,
+                until=now + self.lease,
+            )
+            session.commit()
             if not claimed:
                 return []
             return self.builder.build(session=session, deliveries=claimed, now=now)
@@ -377,16 +426,26 @@ class Broadcaster:
             d.id, job.chat_id, state, reason[:500], deactivate_chat=deactivate, run_id=d.run_id
         )
 
-    async def _deliver(self, job: _Job) -> Outcome:
+    async def _before_send(self, job: _Job) -> None:
+        """The limiter granted the slot: commit the row as ``sending`` (once), then it leaves."""
+        if not job.marked:
+            await self.marker.mark(job.plan.delivery.id)
+            job.marked = True
+
+    async def _deliver(self, job: _Job) -> Outcome | None:
         digest = job.plan.digest
         assert digest is not None
         d = job.plan.delivery
         retries = 0
         migrations = 0
+        job.ticket.before_send = partial(self._before_send, job)
         while True:
             job.ticket.dispatched = False
             try:
                 message_id = await self._send(job, digest)
+            except LeaseLost:
+                _LOGGER.warning("delivery %s: lease lost to another instance; not sent", d.id)
+                return None
             except ChatMigrated as exc:
                 migrations += 1
                 if migrations > 2:
@@ -420,6 +479,12 @@ class Broadcaster:
                 continue
             except NetworkError as exc:
                 cause = exc.__cause__
+                if _closed_early(cause) and not job.closed_retried:
+                    job.closed_retried = True
+                    outcome = await self._backoff(job, 0, f"connection closed early: {exc}")
+                    if outcome is not None:
+                        return outcome
+                    continue
                 if isinstance(cause, httpx.HTTPError | _MaybeSent) and not isinstance(
                     cause, _NOT_SENT
                 ):
@@ -448,6 +513,8 @@ class Broadcaster:
     async def _send(self, job: _Job, digest: RenderedDigest) -> int:
         """Send one digest through the shared rate limiter; the new message's id."""
         if self._client is None:
+            if self.bot.rate_limiter is None:
+                await self._before_send(job)  # no limiter to call the hook for us
             extra: dict[str, Any] = {}
             if self.options.allow_paid_broadcast:
                 extra["allow_paid_broadcast"] = True
@@ -464,6 +531,7 @@ class Broadcaster:
         body = self._body(digest)
         limiter = self.bot.rate_limiter
         if limiter is None:
+            await self._before_send(job)
             job.ticket.dispatched = True
             return _message_id(await self._post_message(job.chat_id, body))
         # The same limiter object and call PTB's ExtBot makes for every request, so replies
@@ -612,6 +680,9 @@ class BotApiClient:
             raise NetworkError(f"Bot API connect error: {exc}") from _chained(_NotSent, exc)
         except TimeoutError as exc:  # sock_read (SocketTimeoutError), after writing
             raise TimedOut("Timed out: read timeout") from _chained(_MaybeSent, exc)
+        except aiohttp.ServerDisconnectedError as exc:
+            # Closed before any byte of an answer (a stale keep-alive connection, mostly).
+            raise NetworkError(f"Bot API connection: {exc!r}") from _chained(_ClosedEarly, exc)
         except (aiohttp.ClientError, OSError) as exc:
             # ServerDisconnectedError, ClientPayloadError, ClientOSError, a malformed answer:
             # the connection was up, so the request may have been written and applied.
@@ -667,6 +738,16 @@ def fast_client_for(bot: ExtBot[Any], *, connections: int = 16) -> BotApiClient 
         )
     except ValueError:
         return None
+
+
+def _closed_early(cause: BaseException | None) -> bool:
+    """Did the connection close before any byte of an answer (either HTTP client)?"""
+    if isinstance(cause, _ClosedEarly):
+        return True
+    # httpx (PTB's own path): h11 saw the connection end before a status line.
+    return isinstance(cause, httpx.RemoteProtocolError) and "without sending a response" in str(
+        cause
+    )
 
 
 def _message_id(result: object) -> int:

@@ -10,6 +10,13 @@ Catch-up: a digest whose time passed while the bot was down is still sent when i
 within the grace (``DIGESTBOT_CATCHUP_GRACE`` hours, default 6); later, it is recorded as
 ``skipped`` with the reason. After a downtime of several days only the most recent missed
 occurrence can still be sent; older ones get one skipped row.
+
+Healing: a ``next_digest_at`` more than a day plus the grace ahead cannot come from a schedule
+(the next occurrence is at most a day away); it is left by a clock that ran ahead. Each tick
+recomputes such schedules from the chat's time and zone (``heal_schedules``).
+
+Every instance plans (safe concurrently) and recovers expired leases each tick; only the
+instance elected sender (``bot.delivery.instances``) runs the broadcast.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from bot.content.ingest import make_http_client
 from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from storage import outbox
+from storage.db import session_scope
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,6 +73,32 @@ def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, 
     while (following := next_occurrence(hhmm, tz, latest)) <= now:
         latest = following
     return latest, next_occurrence(hhmm, tz, now), latest != due
+
+
+def heal_schedules(
+    *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
+) -> int:
+    """Recompute ``next_digest_at`` values impossibly far ahead; how many were healed."""
+    beyond = now + timedelta(days=1) + grace
+    healed = 0
+    while True:
+        with session_scope(engine) as session:
+            outbox.begin_write(session=session)
+            chats = outbox.far_future_chats(session=session, beyond=beyond, limit=batch_size)
+            moves: list[tuple[int, datetime, datetime]] = []
+            for chat in chats:
+                tz = chat.timezone
+                try:
+                    get_zone(tz)
+                except KeyError:
+                    tz = "UTC"
+                moves.append(
+                    (chat.id, chat.next_digest_at, next_occurrence(chat.digest_time, tz, now))
+                )
+            outbox.advance_chats(session=session, updates=moves)
+        healed += len(chats)
+        if len(chats) < batch_size:
+            return healed
 
 
 def plan_once(
@@ -163,6 +197,7 @@ class DeliveryService:
         settings: Settings,
         grace: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sending: bool = True,
     ) -> None:
         self.broadcaster = broadcaster
         self.clock = clock
@@ -171,7 +206,9 @@ class DeliveryService:
         self.grace = grace if grace is not None else catchup_grace(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._recovered = False
+        # Only the elected sender broadcasts; a standby plans and recovers (see instances).
+        self.sending = sending
+        self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
         # Set after every planner pass (tests and the sandbox wait on it).
         self.ticked = asyncio.Event()
@@ -192,12 +229,30 @@ class DeliveryService:
                 self._task.cancel()
             self._task = None
 
+    async def set_sending(self, sending: bool, *, wait: float = 4.5) -> None:
+        """Become the sender, or stop being it: the current pass ends between two messages
+        (its leased rows go back to pending) and this returns when it has."""
+        if not sending:
+            self.sending = False
+            self.broadcaster.interrupt()
+            current = self._pass
+            if current is not None and not current.done():
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(current), wait)
+            return
+        self.sending = True
+        self._wake.set()
+        self.start()
+
     async def tick(self, now: datetime | None = None) -> PlanResult:
         """One planner pass (in a worker thread: planning 100k chats must not block replies)."""
-        if not self._recovered:
-            await asyncio.to_thread(self.broadcaster.recover)
-            self._recovered = True
+        await asyncio.to_thread(self.broadcaster.recover)
         moment = now or self.clock()
+        healed = await asyncio.to_thread(
+            heal_schedules, engine=self.engine, now=moment, grace=self.grace
+        )
+        if healed:
+            _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
         result = await asyncio.to_thread(
             plan_once, engine=self.engine, now=moment, grace=self.grace
         )
@@ -220,8 +275,12 @@ class DeliveryService:
             self._wake.clear()
             if self.broadcaster.stopping:
                 break
+            if not self.sending:
+                continue
+            self.broadcaster.resume()
+            self._pass = asyncio.create_task(self.broadcaster.run_pass(), name="digest-pass")
             try:
-                self.last_pass = await self.broadcaster.run_pass()
+                self.last_pass = await self._pass
             except Exception:
                 _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
 

@@ -31,7 +31,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -69,12 +69,15 @@ class SendTicket:
     """``rate_limit_args`` of a request. ``dispatched`` is True while its HTTP call runs.
 
     The broadcaster uses ``dispatched`` to cancel only requests that have not left yet.
+    ``before_send`` is awaited once the slot is granted, right before the request leaves (the
+    broadcaster commits its row as ``sending`` there); if it raises, the request never leaves.
     """
 
     broadcast: bool = True
     max_retries: int | None = None
     dispatched: bool = False
     retries: int = 0
+    before_send: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)
@@ -178,9 +181,11 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
             async with state.lock:
                 await self._wait_chat(state, is_group)
                 slot = await self._wait_lane(lane, priority)
-                if ticket is not None:
-                    ticket.dispatched = True
                 try:
+                    if ticket is not None:
+                        if ticket.before_send is not None:
+                            await ticket.before_send()
+                        ticket.dispatched = True
                     # The lock is held until the request returns so two requests for one chat
                     # can never overtake each other (and a 429 is known before the next one).
                     return await callback(*args, **kwargs)
@@ -214,6 +219,8 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
         while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(remaining)
         if ticket is not None:
+            if ticket.before_send is not None:
+                await ticket.before_send()
             ticket.dispatched = True
         return await callback(*args, **kwargs)
 
