@@ -90,7 +90,7 @@ def test_status_lists_live_instances_and_rows_by_owner(engine: Engine) -> None:
     assert "instances: 2 live" in text
     assert "web-1-aa  host web  pid 7  polling  role poller/sender  heartbeat 1.0s ago" in text
     assert "web-2-bb  host web  pid 7  polling  role standby  heartbeat 2.0s ago" in text
-    assert "web-3-cc  host web  silent since 2026-11-26 08:00:05" in text
+    assert "web-3-cc  host web  silent since 2026-11-26 07:55:10" in text
     assert "sending  web-1-aa  1" in text and "pending  (unclaimed)  1" in text
 
 
