@@ -194,7 +194,9 @@ class Broadcaster:
         # The instance id written into the rows this sender leases.
         self.owner = owner or new_instance_id()
         self.lease = timedelta(seconds=self.options.lease_seconds)
-        self.marker = SendingMarker(engine=engine, owner=self.owner, lease=self.lease, now=now)
+        self.marker = SendingMarker(
+            engine=engine, owner=self.owner, lease=self.lease, now=now, outcomes=self
+        )
         self._closed = False  # request_stop: no pass starts any more
         self._stop = asyncio.Event()  # the current pass ends (stop or interrupt)
         self._wake = asyncio.Event()  # a job finished, or a stop was requested
@@ -346,12 +348,22 @@ class Broadcaster:
             self._record(self._outcome_of(task, job), stats)
         self._jobs.clear()
         self._finished.clear()
+        # A mark still on its way must land before a give-back of the same row is written.
+        await self.marker.drain()
         await self._flush()
         await asyncio.to_thread(self._finish_runs)
 
     def _merge(self, stats: PassStats) -> None:
         for name in ("claimed", "sent", "failed", "unknown", "skipped", "returned", "migrated"):
             setattr(self.total, name, getattr(self.total, name) + getattr(stats, name))
+
+    def take(self) -> list[Outcome]:
+        """Outcomes not written yet, for the marker's next commit (``OutcomeQueue``)."""
+        taken, self._outcomes = self._outcomes, []
+        return taken
+
+    def restore(self, outcomes: list[Outcome]) -> None:
+        self._outcomes[:0] = outcomes
 
     def _record(self, outcome: Outcome | None, stats: PassStats) -> None:
         if outcome is None:  # the row is another instance's now: nothing of ours to write

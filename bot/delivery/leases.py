@@ -5,6 +5,10 @@ before it leaves. Marks arriving while a commit runs wait for the next one, so u
 commit covers a small group and at low rates each request costs one short commit. A kill -9
 therefore leaves in ``sending`` only rows whose requests were granted, i.e. on the wire (or a
 commit away from it) — not a claim batch ahead of the limiter.
+
+Outcomes waiting to be written ride along in the same commits (``outcomes``), so a row whose
+answer came back is recorded within one request's time and is not left in ``sending`` for a
+crash to make ambiguous.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import secrets
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import leases
 from storage.db import session_scope
-from storage.outbox import begin_write
+from storage.outbox import Outcome, begin_write, record_outcomes
 
 MAX_GROUP = 64
 
@@ -30,6 +35,14 @@ def new_instance_id() -> str:
     """``host-pid-random``: readable in ``digestbot status``, unique across restarts."""
     host = socket.gethostname().split(".", 1)[0][:40] or "host"
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class OutcomeQueue(Protocol):
+    """Where the broadcaster keeps outcomes not written yet (loop thread only)."""
+
+    def take(self) -> list[Outcome]: ...
+
+    def restore(self, outcomes: list[Outcome]) -> None: ...
 
 
 class LeaseLost(Exception):
@@ -46,11 +59,13 @@ class SendingMarker:
         owner: str,
         lease: timedelta,
         now: Callable[[], datetime],
+        outcomes: OutcomeQueue | None = None,
     ) -> None:
         self.engine = engine
         self.owner = owner
         self.lease = lease
         self._now = now
+        self._outcomes = outcomes
         self._waiting: list[tuple[int, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0
@@ -64,12 +79,21 @@ class SendingMarker:
         if not await asyncio.shield(future):
             raise LeaseLost(f"delivery {delivery_id} was recovered by another instance")
 
+    async def drain(self) -> None:
+        """Wait for marks already on their way to the database (before writing give-backs)."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await asyncio.wait({writer})
+
     async def _write_groups(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            outcomes = self._outcomes.take() if self._outcomes is not None else []
             try:
-                marked = await asyncio.to_thread(self._write, [i for i, _ in group])
+                marked = await asyncio.to_thread(self._write, [i for i, _ in group], outcomes)
             except SQLAlchemyError as exc:  # handed to every waiter: its request stays unsent
+                if self._outcomes is not None:
+                    self._outcomes.restore(outcomes)
                 for _, future in group:
                     if not future.done():
                         future.set_exception(exc)
@@ -78,10 +102,11 @@ class SendingMarker:
                 if not future.done():
                     future.set_result(delivery_id in marked)
 
-    def _write(self, ids: list[int]) -> set[int]:
+    def _write(self, ids: list[int], outcomes: list[Outcome]) -> set[int]:
         now = self._now()
         with session_scope(self.engine) as session:
             begin_write(session=session)
+            record_outcomes(session=session, outcomes=outcomes, now=now)
             marked = leases.mark_sending(
                 session=session, ids=ids, owner=self.owner, now=now, until=now + self.lease
             )

@@ -77,8 +77,8 @@ async def start_instance(
         DIGESTBOT_HEARTBEAT_INTERVAL="0.5",
         DIGESTBOT_LEASE_SECONDS="3",
         DIGESTBOT_PLANNER_INTERVAL="5",
-        **(extra or {}),
     )
+    env.update(extra or {})
     workdir = tmp_path / name
     workdir.mkdir(exist_ok=True)
     log = tmp_path / f"{name}.log"
