@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", metavar="FILE", help="path or URL; - for stdin")
 
     commands.add_parser("fetch", help="poll DIGESTBOT_FEEDS once")
-    commands.add_parser("status", help="recent digest runs and the outbox")
+    commands.add_parser(
+        "status", help="live instances, outbox rows by state and owner, recent digest runs"
+    )
     digest = commands.add_parser("digest", help="inspect today's digest")
     digest.add_argument(
         "--dry-run",
@@ -83,7 +85,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         upgrade(engine)
         if args.command == "import":
-            from bot.content.ingest import run_import
+            from bot.content.importer import run_import
 
             return run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
         if args.command == "fetch":
@@ -91,13 +93,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
         if args.command == "status":
-            from bot.catalog.ops import format_status, status
+            from bot.catalog.ops import status
+            from bot.views.reports import format_status
 
             report = status(engine=engine, heartbeat_interval=settings.heartbeat_interval)
             print(format_status(report))
             return 0
         if args.command == "digest":
-            from bot.catalog.ops import dry_run, format_dry_run
+            from bot.catalog.ops import dry_run
+            from bot.views.reports import format_dry_run
 
             print(format_dry_run(dry_run(engine=engine, settings=settings)))
             return 0

@@ -7,26 +7,15 @@ crash stays visible in ``digestbot status`` for a while.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session
 
 from storage.models import BotInstance
+from storage.schemas import InstanceRow
 
 _INSTANCE: Table = BotInstance.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceRow:
-    id: str
-    host: str
-    pid: int
-    mode: str
-    roles: tuple[str, ...]
-    started_at: datetime
-    heartbeat_at: datetime
 
 
 def register(

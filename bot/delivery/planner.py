@@ -30,13 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.content.feeds import poll_feeds_async
-from bot.content.ingest import make_http_client
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from storage import outbox
 from storage.db import session_scope
@@ -108,12 +106,11 @@ def plan_once(
     result = PlanResult()
     cache: dict[tuple[str, str, datetime], tuple[datetime, datetime, bool, str, str]] = {}
     while True:
-        with Session(engine, expire_on_commit=False) as session:
+        with session_scope(engine) as session:
             outbox.begin_write(session=session)
             due = outbox.due_chats(session=session, now=now, limit=batch_size)
             if not due:
-                session.rollback()
-                break
+                break  # nothing written: the commit only ends the transaction
             if result.run_id is None:
                 result.run_id = outbox.create_run(session=session, now=now)
             rows: list[dict[str, Any]] = []
@@ -154,15 +151,13 @@ def plan_once(
             outbox.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
-            session.commit()
             result.chats += len(due)
             result.planned += planned
             result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             outbox.delete_run(session=session, run_id=result.run_id)
-            session.commit()
         result.run_id = None
     return result
 
@@ -210,9 +205,8 @@ class DeliveryService:
         self.sending = sending
         self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
-        # Set after every planner pass (tests and the sandbox wait on it).
+        # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
-        self.last_pass: PassStats | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -280,7 +274,7 @@ class DeliveryService:
             self.broadcaster.resume()
             self._pass = asyncio.create_task(self.broadcaster.run_pass(), name="digest-pass")
             try:
-                self.last_pass = await self._pass
+                await self._pass
             except Exception:
                 _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
 
@@ -298,7 +292,7 @@ def install_jobs(
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
 ) -> DeliveryService:
-    """Register the planner (and feed polling, when ``bot.content.feeds.poll_feeds`` exists).
+    """Register the digest planner jobs and the delivery service (in ``bot_data``).
 
     Call ``await stop_delivery(application)`` from ``post_stop`` for a graceful SIGTERM.
     """
@@ -325,26 +319,7 @@ def install_jobs(
         name="digest-planner-start",
         job_kwargs={"misfire_grace_time": None},
     )
-    _install_feed_job(application, engine=engine, settings=settings)
     return service
-
-
-def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
-) -> None:
-    if not settings.feeds:
-        return
-
-    async def _feed_job(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Failures of one feed are recorded per feed (backoff); anything else reaches the
-        # application's error handler.
-        with make_http_client() as client:
-            await poll_feeds_async(engine, settings, client=client)
-
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
-    )
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
