@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
 from sqlmodel import Session
 
 from storage.models import Delivery
@@ -51,12 +51,17 @@ def recover_expired(*, session: Session, policy: SendingPolicy, now: datetime) -
 
 
 def renew_leases(*, session: Session, owner: str, until: datetime) -> int:
-    """Extend the lease on every row this owner holds (pending claims and sending)."""
-    result = session.execute(
-        update(_DELIVERY)
-        .where(_DELIVERY.c.owner == owner, _DELIVERY.c.state.in_((PENDING, SENDING)))
-        .values(lease_until=until)
-    )
+    """Extend the lease on every row this owner holds (pending claims and sending).
+
+    PostgreSQL: rows another transaction of ours holds right now (a mark, an outcome) are
+    skipped rather than waited for — that transaction sets or clears their lease itself, and
+    waiting could deadlock with it (it may lock them in another order).
+    """
+    mine = and_(_DELIVERY.c.owner == owner, _DELIVERY.c.state.in_((PENDING, SENDING)))
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(_DELIVERY.c.id).where(mine).with_for_update(skip_locked=True)
+        mine = _DELIVERY.c.id.in_(free.scalar_subquery())
+    result = session.execute(update(_DELIVERY).where(mine).values(lease_until=until))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
