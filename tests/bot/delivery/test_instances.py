@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.bot.delivery.instances_harness import (
     add_subscribers,
     no_traceback,
     received,
+    registered,
     start_instance,
     states,
     stop_all,
@@ -216,3 +218,57 @@ async def test_sqlite_runs_one_process_and_refuses_a_second(
     assert first.proc.returncode == 0
     assert received(fake, chats) == {c: 1 for c in chats}
     no_traceback(first)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.postgres
+async def test_webhook_instances_each_answer_what_they_are_given_one_sends(
+    server: FakeTelegramServer, postgres_engine: Engine, tmp_path: Path
+) -> None:
+    fake, engine = server.fake, postgres_engine
+    secret = "lb-Secret_1"
+    urls: list[str] = []
+    started: list[Instance] = []
+    try:
+        for name in ("a", "b"):
+            port = _free_port()
+            urls.append(f"http://127.0.0.1:{port}/hook")
+            started.append(
+                await start_instance(
+                    name,
+                    server=server,
+                    database_url=_url(engine),
+                    tmp_path=tmp_path,
+                    scale=SCALE,
+                    extra={
+                        "DIGESTBOT_WEBHOOK_URL": urls[-1],
+                        "DIGESTBOT_WEBHOOK_PORT": str(port),
+                        "DIGESTBOT_WEBHOOK_SECRET": secret,
+                    },
+                )
+            )
+        for instance in started:
+            await wait_registered(fake, engine, instance)
+        await wait_leader(fake, engine, *started)
+        roles = sorted(row.roles for row in registered(engine))
+        assert roles == [("webhook",), ("webhook", "sender")]
+        # A load balancer hands updates to either instance: point Telegram at each in turn.
+        users: list[int] = []
+        for url in urls:
+            await fake.call_api("setWebhook", {"url": url, "secret_token": secret})
+            batch = [fake.create_user(f"via{len(users) + i}").id for i in range(5)]
+            await _start_and_wait(fake, batch)
+            users += batch
+        await asyncio.sleep(1.0)
+    finally:
+        await stop_all(*started)
+    assert received(fake, users) == {u: 1 for u in users}
+    assert {a.url for a in fake.webhook_attempts if a.delivered} == set(urls)
+    assert not fake.requests_for("getUpdates")
+    _no_floods(fake)
+    no_traceback(*started)
