@@ -26,7 +26,7 @@ from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
 from bot.delivery.election import LeaderLock
-from bot.delivery.instances import Coordinator
+from bot.delivery.instances import Coordinator, webhook_share
 from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from storage.types import utcnow
@@ -175,6 +175,20 @@ async def serve(
         if not webhook and updater.running:
             await updater.stop()  # confirms the offset of every update already fetched
 
+    limiter = application.bot.rate_limiter
+
+    def on_peers(live: int) -> None:
+        # Webhook: every instance sends replies, so each keeps to its share of one budget.
+        if webhook and isinstance(limiter, TelegramRateLimiter):
+            limiter.set_overall_rate(
+                webhook_share(
+                    settings.rate_overall,
+                    settings.reply_reserve,
+                    leader=coordinator.leader,
+                    live=live,
+                )
+            )
+
     coordinator = Coordinator(
         engine=engine,
         lock=LeaderLock(engine, settings.token),
@@ -182,6 +196,7 @@ async def serve(
         mode="webhook" if webhook else "polling",
         interval=settings.heartbeat_interval,
         on_leader=on_leader,
+        on_peers=on_peers,
     )
     await application.initialize()
     try:

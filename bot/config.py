@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=60, alias="DIGESTBOT_HEARTBEAT_INTERVAL"
     )
     lease_seconds: float = Field(default=30.0, ge=1, le=3600, alias="DIGESTBOT_LEASE_SECONDS")
+    # Webhook mode with several instances: messages/s of the overall rate kept for the replies
+    # of the instances that do not broadcast (shared equally among them).
+    reply_reserve: float = Field(default=3.0, ge=0, alias="DIGESTBOT_REPLY_RESERVE")
 
     # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
     # unless an operator explicitly allows another interface.
@@ -156,6 +159,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DIGESTBOT_WEBHOOK_SECRET: required when DIGESTBOT_WEBHOOK_URL is set "
                 f"({_WEBHOOK_SECRET_RULE}); Telegram sends it with every update"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _reserve(self) -> Settings:
+        if self.reply_reserve >= self.rate_overall:
+            raise ValueError(
+                "DIGESTBOT_REPLY_RESERVE: must be below DIGESTBOT_RATE_OVERALL (the broadcast "
+                "needs some of the budget)"
             )
         return self
 

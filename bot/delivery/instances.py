@@ -8,7 +8,7 @@ leader lock or tries to take it (``bot.delivery.election``). Gaining or losing t
 Why one leader for polling *and* sending: every request the bot makes then leaves one process
 through one rate limiter, so there is one budget per bot token and replies keep their priority
 over the broadcast. In webhook mode every instance answers the updates it is given and only the
-leader broadcasts (see docs/operations.md).
+leader broadcasts; ``webhook_share`` splits the one rate budget between them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,18 @@ _LOGGER = logging.getLogger(__name__)
 FORGET_AFTER = timedelta(days=1)
 
 
+def webhook_share(overall: float, reserve: float, *, leader: bool, live: int) -> float:
+    """This webhook instance's share of the bot's overall rate (messages/s).
+
+    The leader broadcasts with the overall rate less ``reserve``; the other live instances
+    answer updates within ``reserve``, split equally. Alone, an instance has all of it.
+    """
+    others = max(0, live - 1)  # live instances besides the leader
+    if others == 0:
+        return overall
+    return overall - reserve if leader else reserve / others
+
+
 def alive_since(now: datetime, heartbeat_interval: float) -> datetime:
     """Instances whose heartbeat is newer than this count as alive (three missed beats)."""
     return now - timedelta(seconds=3 * heartbeat_interval)
@@ -53,6 +65,7 @@ class Coordinator:
         interval: float,
         on_leader: Callable[[bool], Awaitable[None]],
         clock: Callable[[], datetime] = utcnow,
+        on_peers: Callable[[int], None] | None = None,
     ) -> None:
         self.engine = engine
         self.lock = lock
@@ -60,6 +73,7 @@ class Coordinator:
         self.mode = mode  # "polling" or "webhook"
         self.interval = interval
         self._on_leader = on_leader
+        self._on_peers = on_peers  # called with the number of live instances (this one too)
         self._clock = clock
         self.leader = False
         self._task: asyncio.Task[None] | None = None
@@ -98,7 +112,9 @@ class Coordinator:
             else:
                 _LOGGER.warning("instance %s is no longer the leader", self.instance_id)
             await self._on_leader(held)
-        await asyncio.to_thread(self._heartbeat)
+        live = await asyncio.to_thread(self._heartbeat)
+        if self._on_peers is not None:
+            self._on_peers(live)
 
     async def _loop(self) -> None:
         while True:
@@ -123,15 +139,18 @@ class Coordinator:
             )
         self._registered = True
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self) -> int:
+        """Beat; the number of live instances (this one included)."""
         now = self._clock()
         with session_scope(self.engine) as session:
             found = instances.heartbeat(
                 session=session, instance_id=self.instance_id, roles=self.roles, now=now
             )
             instances.prune(session=session, before=now - FORGET_AFTER)
+            live = instances.instances(session=session, since=alive_since(now, self.interval))
         if not found:  # pruned while we were frozen (SIGSTOP, a suspended VM): come back
             self._register()
+        return max(1, len(live))
 
     def _release(self) -> None:
         self.lock.release()

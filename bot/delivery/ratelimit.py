@@ -152,6 +152,22 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 fut.cancel()
             lane.heap.clear()
 
+    @property
+    def overall_per_second(self) -> float:
+        """The overall rate in force (``set_overall_rate`` may have changed it)."""
+        margin = 1.0 + self.limits.safety
+        return margin / (self._free.interval * self.limits.time_scale)
+
+    def set_overall_rate(self, per_second: float) -> None:
+        """Change the overall (free lane) rate, e.g. this instance's share of one budget."""
+        lane = self._free
+        margin = 1.0 + self.limits.safety
+        lane.interval = margin / (max(per_second, 0.01) * self.limits.time_scale)
+        lane.limit = max(1, int(per_second))
+        while len(lane.slots) > lane.limit:
+            lane.slots.popleft()  # the newest ``limit`` grants decide the next one
+        lane.wake.set()
+
     def penalty_remaining(self) -> float:
         return max(0.0, self.penalty_until - self._clock())
 

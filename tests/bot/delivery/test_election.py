@@ -13,9 +13,9 @@ from telegram.error import Conflict, NetworkError
 
 from bot.app import PollingErrors
 from bot.cli import main
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.delivery.election import AlreadyRunning, LeaderLock, lock_key, sqlite_run_lock
-from bot.delivery.instances import Coordinator
+from bot.delivery.instances import Coordinator, webhook_share
 from storage.db import make_engine
 from storage.instances import instances
 
@@ -137,3 +137,27 @@ async def test_the_coordinator_registers_leads_and_unregisters(engine: Engine) -
     assert changes == [True, False]
     with Session(engine) as session:
         assert instances(session=session) == []
+
+
+def test_webhook_instances_split_one_budget() -> None:
+    # Alone: everything. With others: the leader broadcasts with the rest, the others share
+    # the reserve equally; the sum never exceeds the overall rate.
+    assert webhook_share(30, 3, leader=True, live=1) == 30
+    assert webhook_share(30, 3, leader=True, live=3) == 27
+    assert webhook_share(30, 3, leader=False, live=3) == 1.5
+    assert 27 + 2 * webhook_share(30, 3, leader=False, live=3) == 30
+
+
+def test_the_reply_reserve_must_leave_room_for_the_broadcast(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="DIGESTBOT_REPLY_RESERVE"):
+        load_settings(
+            DATABASE_URL=settings.database_url,
+            DIGESTBOT_REPLY_RESERVE="30",
+            DIGESTBOT_RATE_OVERALL="30",
+        )
+    with pytest.raises(ConfigError, match="DIGESTBOT_LEASE_SECONDS"):
+        load_settings(
+            DATABASE_URL=settings.database_url,
+            DIGESTBOT_LEASE_SECONDS="5",
+            DIGESTBOT_HEARTBEAT_INTERVAL="2",
+        )
