@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -68,6 +69,9 @@ class SendingMarker:
         self._outcomes = outcomes
         self._waiting: list[tuple[int, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # A thread of its own: each mark delays a granted request, so it must never queue
+        # behind digest rendering or outcome writes in the shared default executor.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mark-sending")
         self.commits = 0
 
     async def mark(self, delivery_id: int) -> None:
@@ -90,7 +94,9 @@ class SendingMarker:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             outcomes = self._outcomes.take() if self._outcomes is not None else []
             try:
-                marked = await asyncio.to_thread(self._write, [i for i, _ in group], outcomes)
+                marked = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._write, [i for i, _ in group], outcomes
+                )
             except SQLAlchemyError as exc:  # handed to every waiter: its request stays unsent
                 if self._outcomes is not None:
                     self._outcomes.restore(outcomes)
