@@ -10,7 +10,9 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,15 @@ async def start_instance(
             stderr=asyncio.subprocess.STDOUT,
         )
     return Instance(name, proc, log)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Poll ``condition`` five times a second. Counting 600 chats on every request the
+    emulator answers would slow the emulator down, and it shares this event loop."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {seconds}s"
+        await asyncio.sleep(0.2)
 
 
 def registered(engine: Engine) -> list[InstanceRow]:
@@ -180,6 +191,7 @@ __all__ = [
     "start_instance",
     "states",
     "stop_all",
+    "until",
     "wait_leader",
     "wait_registered",
 ]

@@ -29,6 +29,7 @@ from tests.bot.delivery.instances_harness import (
     start_instance,
     states,
     stop_all,
+    until,
     wait_leader,
     wait_registered,
 )
@@ -92,7 +93,7 @@ async def test_rolling_restart_mid_broadcast_delivers_exactly_once(
         assert await first.signal(signal.SIGTERM) == 0
         handed_over_at = _sent(fake)
         assert await wait_leader(fake, engine, second) is second
-        await fake.wait_for(lambda: all(received(fake, chats).values()), timeout=60)
+        await until(lambda: all(received(fake, chats).values()))
         await asyncio.sleep(0.5)  # anything extra would show up now
         assert states(engine)["sent"] == CHATS
     finally:
@@ -134,9 +135,7 @@ async def test_kill_9_of_the_sender_is_taken_over_without_a_restart(
         assert await wait_leader(fake, engine, survivor) is survivor
         # The survivor finishes the run; the dead sender's rows come back once their lease
         # (3 s here) has expired.
-        await fake.wait_for(
-            lambda: states(engine)["pending"] + states(engine)["sending"] == 0, timeout=60
-        )
+        await until(lambda: states(engine)["pending"] + states(engine)["sending"] == 0)
         await asyncio.sleep(0.5)
     finally:
         await stop_all(a, b)
@@ -207,7 +206,7 @@ async def test_sqlite_runs_one_process_and_refuses_a_second(
     }
     first = await start_instance("first", **start)  # type: ignore[arg-type]
     try:
-        await fake.wait_for(lambda: all(received(fake, chats).values()), timeout=60)
+        await until(lambda: all(received(fake, chats).values()))
         second = await start_instance("second", **start)  # type: ignore[arg-type]
         assert await asyncio.wait_for(second.proc.wait(), 30) == 2
         [line] = second.output().splitlines()
