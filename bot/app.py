@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+import handlers
 from bot.config import Settings
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
@@ -29,6 +30,7 @@ from bot.delivery.election import LeaderLock
 from bot.delivery.instances import Coordinator, webhook_share
 from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,6 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotApplication:
     """Build the bot with every handler, job and the error handler; tests build it too."""
-    import handlers
-
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
@@ -107,8 +107,6 @@ def _install_feed_job(application: BotApplication, *, engine: Engine, settings: 
 
 
 async def _post_init(application: BotApplication) -> None:
-    from handlers.commands import publish_commands
-
     await publish_commands(application.bot)
 
 

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SUPPORTED_LANGUAGES = ("en", "zh")
+from bot.rules import MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT, Lang
+
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # What Telegram accepts as a webhook secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -52,11 +53,14 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, alias="DIGESTBOT_ADMIN_IDS"
     )
-    default_language: Literal["en", "zh"] = Field(default="en", alias="DIGESTBOT_DEFAULT_LANGUAGE")
+    default_language: Lang = Field(default="en", alias="DIGESTBOT_DEFAULT_LANGUAGE")
     default_timezone: str = Field(default="UTC", alias="DIGESTBOT_DEFAULT_TIMEZONE")
     default_digest_time: str = Field(default="08:00", alias="DIGESTBOT_DEFAULT_DIGEST_TIME")
     default_article_count: int = Field(
-        default=5, ge=1, le=10, alias="DIGESTBOT_DEFAULT_ARTICLE_COUNT"
+        default=5,
+        ge=MIN_ARTICLE_COUNT,
+        le=MAX_ARTICLE_COUNT,
+        alias="DIGESTBOT_DEFAULT_ARTICLE_COUNT",
     )
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="DIGESTBOT_FEEDS")
     feed_interval: int = Field(default=900, ge=60, alias="DIGESTBOT_FEED_INTERVAL")

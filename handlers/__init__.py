@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
 from bot.context import BotContext
 from bot.views import callbacks as cb
-from bot.views.render import Notice
+from bot.views.notices import Notice
 from handlers import admin, articles, inline, membership, settings, start, tags
 from handlers.common import CallbackHandler, notify, resolve_locale
 from handlers.errors import on_error

@@ -8,7 +8,8 @@ from telegram.ext import CommandHandler
 from bot.catalog import chats
 from bot.catalog.ops import stats_report
 from bot.context import BotContext
-from bot.views.render import Notice, render_stats
+from bot.views.notices import Notice
+from bot.views.stats import render_stats
 from handlers.common import blocking, notify, send
 
 

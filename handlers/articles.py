@@ -10,16 +10,16 @@ from telegram.ext import CommandHandler
 from bot.catalog import articles as catalog
 from bot.context import BotContext
 from bot.views import callbacks as cb
-from bot.views.render import (
-    Notice,
+from bot.views.detail import render_article_detail
+from bot.views.lists import (
     digest_header,
     latest_header,
-    render_article_detail,
     render_article_list,
-    render_share,
     search_header,
     top_header,
 )
+from bot.views.notices import Notice
+from bot.views.share import render_share
 from handlers.common import CallbackHandler, argument, blocking, edit, notify, send, too_long
 from storage.schemas import ArticleView
 

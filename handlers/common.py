@@ -12,8 +12,9 @@ from telegram.error import BadRequest
 
 from bot.catalog import chats
 from bot.context import BotContext
-from bot.views.i18n import resolve_language
-from bot.views.render import Notice, Rendered, notice_text, render_notice
+from bot.rules import resolve_language
+from bot.views.common import Rendered
+from bot.views.notices import Notice, notice_text, render_notice
 
 # A button handler gets the decoded callback data of the button that was pressed.
 CallbackHandler = Callable[[Update, BotContext, Any], Awaitable[None]]

@@ -7,7 +7,7 @@ from telegram.ext import ChatMemberHandler
 
 from bot.catalog import chats
 from bot.context import BotContext
-from bot.views.render import render_welcome
+from bot.views.start import render_welcome
 from handlers.common import blocking, send
 
 _GONE = {ChatMember.LEFT, ChatMember.BANNED}

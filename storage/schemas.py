@@ -40,6 +40,25 @@ class ArticleView:
         return tuple(self.title)
 
 
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """A chat's settings as the chat services return them and the settings screen shows them.
+
+    ``language`` is ``"en"`` or ``"zh"``; ``digest_time`` is 24-hour ``HH:MM`` in ``timezone``.
+    """
+
+    chat_id: int
+    chat_type: str
+    language: str
+    timezone: str
+    digest_time: str
+    article_count: int
+    subscribed: bool
+    followed_tag_ids: frozenset[int]
+    followed_tag_names: tuple[str, ...]
+    next_digest_at: datetime | None
+
+
 # --- operations reports (``bot.catalog.ops`` builds them, ``bot.views`` renders them) --------
 
 

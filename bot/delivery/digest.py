@@ -29,7 +29,7 @@ from telegram import InlineKeyboardMarkup
 from bot.catalog.ranking import digest_candidates, ranked_article_ids
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
-from bot.views.render import render_digest
+from bot.views.digest import render_digest
 from storage.articles import article_views
 from storage.outbox import ClaimedDelivery, delivered_pairs
 from storage.schemas import ArticleView

@@ -35,13 +35,18 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Final, Literal, TypeAlias, get_args
 
-from bot.views.i18n import LANGUAGES, Lang, is_language, is_valid_timezone
+from bot.rules import (
+    CALLBACK_DATA_MAX_BYTES,
+    DEEP_LINK_PAYLOAD_MAX,
+    MAX_ARTICLE_COUNT,
+    MIN_ARTICLE_COUNT,
+    Lang,
+    is_language,
+)
+from bot.views.i18n import is_valid_timezone
 
-MAX_BYTES: Final = 64
 MAX_ID: Final = 2**63 - 1  # BIGINT; decimal ids are at most 19 digits
 MAX_PAGE: Final = 9999
-MIN_COUNT: Final = 1
-MAX_COUNT: Final = 10
 
 SettingsScreen = Literal["main", "lang", "tz", "time", "cnt", "tags"]
 SETTINGS_SCREENS: Final[tuple[str, ...]] = get_args(SettingsScreen)
@@ -187,7 +192,7 @@ def encode(cb: Callback) -> str:
                 raise CallbackDataError(f"unknown settings screen: {screen!r}")
             data = f"set:{screen}"
         case SetCount(count):
-            if not MIN_COUNT <= count <= MAX_COUNT:
+            if not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
                 raise CallbackDataError(f"count out of range: {count}")
             data = f"cnt:{count}"
         case SetTimezone(zone):
@@ -204,8 +209,10 @@ def encode(cb: Callback) -> str:
             data = "noop"
         case _:
             raise CallbackDataError(f"not a callback: {cb!r}")
-    if len(data.encode("utf-8")) > MAX_BYTES:
-        raise CallbackDataError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
+    if len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
+        raise CallbackDataError(
+            f"callback data longer than {CALLBACK_DATA_MAX_BYTES} bytes: {data!r}"
+        )
     return data
 
 
@@ -227,7 +234,7 @@ def decode(data: object) -> Callback | None:
     """
     if not isinstance(data, str) or not data:
         return None
-    if len(data) > MAX_BYTES or len(data.encode("utf-8")) > MAX_BYTES:
+    if len(data) > CALLBACK_DATA_MAX_BYTES or len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
         return None
     if not _ALLOWED_RE.fullmatch(data):
         return None
@@ -270,8 +277,8 @@ def decode(data: object) -> Callback | None:
                     return OpenSettings(known)
             return None
         case "cnt", [raw]:
-            count = _uint(raw, MAX_COUNT)
-            return SetCount(count) if count is not None and count >= MIN_COUNT else None
+            count = _uint(raw, MAX_ARTICLE_COUNT)
+            return SetCount(count) if count is not None and count >= MIN_ARTICLE_COUNT else None
         case "tz", [zone]:
             if _ZONE_RE.fullmatch(zone) and is_valid_timezone(zone):
                 return SetTimezone(zone)
@@ -283,8 +290,6 @@ def decode(data: object) -> Callback | None:
 
 
 __all__ = [
-    "LANGUAGES",
-    "MAX_BYTES",
     "ArticlePage",
     "Callback",
     "CallbackDataError",
@@ -321,7 +326,7 @@ def article_payload(article_id: int) -> str:
 
 def parse_article_payload(payload: object) -> int | None:
     """Article id from an ``a<id>`` payload (surrounding whitespace allowed), else None."""
-    if not isinstance(payload, str) or len(payload) > MAX_BYTES:
+    if not isinstance(payload, str) or len(payload) > DEEP_LINK_PAYLOAD_MAX:
         return None
     found = _PAYLOAD_RE.fullmatch(payload.strip())
     if not found:

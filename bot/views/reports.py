@@ -6,7 +6,7 @@ language of the chats they would go to.
 
 from __future__ import annotations
 
-from bot.views.render import article_title
+from bot.views.common import article_title
 from storage.schemas import DryRunKind, StatusReport
 
 

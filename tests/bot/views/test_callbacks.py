@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.rules import CALLBACK_DATA_MAX_BYTES
 from bot.views import callbacks as cb
 
 EXTREME_IDS = [0, 1, 42, 2**31 - 1, 2**53, cb.MAX_ID]
@@ -39,7 +40,7 @@ SAMPLES: list[cb.Callback] = [
 @pytest.mark.parametrize("value", SAMPLES, ids=repr)
 def test_round_trip_and_size(value: cb.Callback) -> None:
     data = cb.encode(value)
-    assert len(data.encode("utf-8")) <= cb.MAX_BYTES
+    assert len(data.encode("utf-8")) <= CALLBACK_DATA_MAX_BYTES
     assert data.isascii()
     assert cb.decode(data) == value
 
@@ -152,7 +153,7 @@ def test_decode_is_total(data: str) -> None:
 )
 def test_article_page_round_trip_property(article_id: int, page: int) -> None:
     data = cb.encode(cb.ArticlePage(article_id, page))
-    assert len(data.encode()) <= cb.MAX_BYTES
+    assert len(data.encode()) <= CALLBACK_DATA_MAX_BYTES
     assert cb.decode(data) == cb.ArticlePage(article_id, page)
 
 
