@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot.config import Settings
+from bot.content.enrich.jobs import after_import, close_newsroom, install_newsroom
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
@@ -66,6 +67,7 @@ def build_application(
         .post_init(_post_init)
         # Stop a broadcast between two messages while the bot can still send (before shutdown).
         .post_stop(stop_delivery)
+        .post_shutdown(close_newsroom)
         .concurrent_updates(True)
         # Every request, broadcast or reply, shares one budget; replies go first.
         .rate_limiter(
@@ -85,12 +87,20 @@ def build_application(
     application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
     handlers.register(application)
     install_jobs(application, engine=engine, settings=settings, clock=clock)
-    _install_feed_job(application, engine=engine, settings=settings)
+    _install_feed_job(application, engine=engine, settings=settings, clock=clock)
+    install_newsroom(application, engine=engine, settings=settings, clock=clock)
     return application
 
 
-def _install_feed_job(application: BotApplication, *, engine: Engine, settings: Settings) -> None:
-    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job)."""
+def _install_feed_job(
+    application: BotApplication,
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> None:
+    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job); then
+    link duplicates and wake the newsroom."""
     if not settings.feeds:
         return
 
@@ -99,6 +109,7 @@ def _install_feed_job(application: BotApplication, *, engine: Engine, settings: 
         # application's error handler.
         with make_http_client() as client:
             await poll_feeds_async(engine, settings, client=client)
+        await after_import(application, engine=engine, settings=settings, now=clock())
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(

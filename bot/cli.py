@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
 from storage.db import make_engine, upgrade
+from storage.types import utcnow
 
 EXIT_USAGE = 2
 
@@ -35,8 +36,18 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", metavar="FILE", help="path or URL; - for stdin")
 
     commands.add_parser("fetch", help="poll DIGESTBOT_FEEDS once")
+    enrich = commands.add_parser(
+        "enrich", help="fill what articles lack with the configured model (DIGESTBOT_LLM_*)"
+    )
+    enrich.add_argument(
+        "--limit", type=_positive, default=None, metavar="N", help="at most N articles"
+    )
+    enrich.add_argument(
+        "--dry-run", action="store_true", help="list what would be asked; send nothing"
+    )
     commands.add_parser(
-        "status", help="live instances, outbox rows by state and owner, recent digest runs"
+        "status",
+        help="live instances, outbox rows by state and owner, recent digest runs, the newsroom",
     )
     digest = commands.add_parser("digest", help="inspect today's digest")
     digest.add_argument(
@@ -46,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         help="print what each kind of chat would receive today; nothing is sent",
     )
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,20 +101,46 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print("database is up to date")
             return 0
         upgrade(engine)
-        if args.command == "import":
-            from bot.content.importer import run_import
+        if args.command in ("import", "fetch"):
+            from bot.content.enrich.dedup import link_duplicates
 
-            return run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
-        if args.command == "fetch":
-            from bot.content.feeds import run_fetch
+            if args.command == "import":
+                from bot.content.importer import run_import
 
-            return run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
+                code = run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
+            else:
+                from bot.content.feeds import run_fetch
+
+                code = run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
+            # One story from several sources is one item, with or without the newsroom.
+            link_duplicates(engine=engine, settings=settings, now=utcnow())
+            return code
+        if args.command == "enrich":
+            from bot.catalog.newsroom import newsroom_report
+            from bot.content.enrich.command import run_enrich
+            from bot.views.reports import format_newsroom
+
+            code = run_enrich(
+                engine,
+                settings,
+                limit=args.limit,
+                dry_run=args.dry_run,
+                out=sys.stdout,
+                err=sys.stderr,
+            )
+            if code != EXIT_USAGE:
+                print(
+                    format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow()))
+                )
+            return code
         if args.command == "status":
+            from bot.catalog.newsroom import newsroom_report
             from bot.catalog.ops import status
-            from bot.views.reports import format_status
+            from bot.views.reports import format_newsroom, format_status
 
             report = status(engine=engine, heartbeat_interval=settings.heartbeat_interval)
             print(format_status(report))
+            print(format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow())))
             return 0
         if args.command == "digest":
             from bot.catalog.ops import dry_run

@@ -111,6 +111,24 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535, alias="DIGESTBOT_WEBHOOK_PORT")
     webhook_secret: SecretStr | None = Field(default=None, alias="DIGESTBOT_WEBHOOK_SECRET")
 
+    # The newsroom (docs/newsroom.md): an OpenAI-compatible server fills what articles lack.
+    # Off unless both the base URL and the model are set. The key may be empty (local servers).
+    llm_base_url: str = Field(default="", alias="DIGESTBOT_LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(default=None, alias="DIGESTBOT_LLM_API_KEY")
+    llm_model: str = Field(default="", alias="DIGESTBOT_LLM_MODEL")
+    llm_embedding_model: str = Field(default="", alias="DIGESTBOT_LLM_EMBEDDING_MODEL")
+    llm_concurrency: int = Field(default=2, ge=1, le=64, alias="DIGESTBOT_LLM_CONCURRENCY")
+    llm_requests_per_minute: int = Field(
+        default=30, ge=1, le=10_000, alias="DIGESTBOT_LLM_REQUESTS_PER_MINUTE"
+    )
+    llm_daily_tokens: int = Field(default=2_000_000, ge=0, alias="DIGESTBOT_LLM_DAILY_TOKENS")
+    llm_timeout: float = Field(default=120.0, gt=0, le=3600, alias="DIGESTBOT_LLM_TIMEOUT")
+    llm_interval: float = Field(default=60.0, ge=1, alias="DIGESTBOT_LLM_INTERVAL")
+    llm_max_age_hours: int = Field(default=72, ge=1, le=24 * 365, alias="DIGESTBOT_LLM_MAX_AGE")
+    duplicate_similarity: float = Field(
+        default=0.9, gt=0, le=1, alias="DIGESTBOT_DUPLICATE_SIMILARITY"
+    )
+
     @field_validator("admin_ids", "feeds", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
@@ -130,7 +148,7 @@ class Settings(BaseSettings):
     def _digest_time(cls, value: str) -> str:
         return parse_hhmm(value).strftime("%H:%M")
 
-    @field_validator("webhook_url", "webhook_listen", mode="before")
+    @field_validator("webhook_url", "webhook_listen", "llm_base_url", "llm_model", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
@@ -144,6 +162,14 @@ class Settings(BaseSettings):
         if not isinstance(raw, str) or not _WEBHOOK_SECRET_RE.match(raw):
             raise ValueError(f"expected {_WEBHOOK_SECRET_RULE}")
         return raw
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("expected the server's http(s) URL, e.g. http://127.0.0.1:11434/v1")
+        return value
 
     @model_validator(mode="after")
     def _webhook(self) -> Settings:
@@ -187,6 +213,15 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def llm_enabled(self) -> bool:
+        """The newsroom runs only when a server and a model are configured."""
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def llm_key(self) -> str:
+        return self.llm_api_key.get_secret_value() if self.llm_api_key else ""
 
     @property
     def webhook_path(self) -> str:

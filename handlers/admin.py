@@ -20,7 +20,10 @@ async def stats(update: Update, context: BotContext) -> None:
         return
     report = await blocking(stats_report, context.deps)
     await send(
-        update, render_stats(report.status, report.subscribers, report.articles, context.lang)
+        update,
+        render_stats(
+            report.status, report.subscribers, report.articles, context.lang, report.newsroom
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from bot.views.common import (
     times_line,
 )
 from bot.views.i18n import Translator, translator
+from bot.views.newsroom import also_covered, analysis_generated, rationale_lines, translated_note
 from bot.views.paging import escape, paginate, truncate
 from storage.schemas import ArticleView
 
@@ -51,6 +52,9 @@ class _DetailParts:
     source_name: str | None
     summary: str | None
     footer: str
+    translated: str | None = None
+    rationale: tuple[str, ...] = ()
+    covered: str | None = None
 
 
 def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _DetailParts:
@@ -59,7 +63,7 @@ def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _De
     names = [truncate(tag_name(t, tr.lang), 40) for t in article.tags[:_DETAIL_TAGS_MAX]]
     summary = truncate(" ".join(pick(article.summary, shown).split()), summary_max)
     footer_lines = []
-    if article.ai_generated:
+    if article.ai_generated or analysis_generated(article, shown):
         footer_lines.append(disclaimer(tr))
     link = source_link(article, tr)
     if link:
@@ -74,6 +78,9 @@ def _detail_parts(article: ArticleView, tr: Translator, summary_max: int) -> _De
         source_name="📰 " + escape(truncate(source, 100)) if source else None,
         summary=escape(summary) if summary else None,
         footer="\n".join(footer_lines),
+        translated=translated_note(article, shown, tr, ("title", "summary", "analysis")),
+        rationale=tuple(rationale_lines(article, tr)),
+        covered=also_covered(article, tr),
     )
 
 
@@ -89,14 +96,19 @@ def _compose_detail(
     head = [parts.title]
     if parts.note:
         head.append(parts.note)
+    if parts.translated:
+        head.append(parts.translated)
     if first:
         head.append(parts.scores)
+        head.extend(parts.rationale)
         if parts.tags:
             head.append(parts.tags)
         if times:
             head.append(times)
         if parts.source_name:
             head.append(parts.source_name)
+        if parts.covered:
+            head.append(parts.covered)
     blocks.append("\n".join(head))
     if first and parts.summary:
         blocks.append(parts.summary)

@@ -20,6 +20,7 @@ from bot.views.common import (
     tag_name,
 )
 from bot.views.i18n import Translator, format_day, translator
+from bot.views.newsroom import also_covered
 from bot.views.paging import escape, truncate
 from storage.schemas import ArticleView, TagInfo
 
@@ -78,6 +79,9 @@ def _list_item(
     if names:
         meta += " · 🏷 " + escape(", ".join(names))
     lines = [head, meta]
+    covered = also_covered(article, tr)
+    if covered:
+        lines.append(covered)
     if summary_max > 0:
         summary = truncate(article_summary(article, tr.lang), summary_max)
         if summary:

@@ -8,8 +8,9 @@ from typing import Final
 from bot.rules import is_language
 from bot.views.common import Rendered
 from bot.views.i18n import LANGUAGE_NAMES, N_, format_datetime, format_number, translator
+from bot.views.newsroom import newsroom_lines
 from bot.views.paging import escape
-from storage.schemas import StatusReport
+from storage.schemas import NewsroomState, StatusReport
 
 _CHAT_KINDS: Final[dict[str, str]] = {
     "private": N_("private chats"),
@@ -36,8 +37,10 @@ def render_stats(
     subscribers: Sequence[tuple[str | None, str, int]],
     articles: int,
     lang: str,
+    newsroom: NewsroomState | None = None,
 ) -> Rendered:
-    """The admins' /stats screen: subscribers by language and chat type, articles, runs."""
+    """The admins' /stats screen: subscribers by language and chat type, articles, the
+    newsroom, runs."""
     tr = translator(lang)
     _ = tr.gettext
     lines = ["📊 <b>{}</b>".format(escape(_("Statistics"))), ""]
@@ -55,6 +58,7 @@ def render_stats(
         if n
     )
     lines.append(escape(_("Outbox: {states}").format(states=states or "–")))
+    lines += newsroom_lines(newsroom, lang)
     lines += ["", "<b>{}</b>".format(escape(_("Recent digest runs")))]
     for run in report.runs:
         started = format_datetime(run.started_at, "UTC", lang, "short")
