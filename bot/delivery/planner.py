@@ -77,7 +77,9 @@ def heal_schedules(
     *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
 ) -> int:
     """Recompute ``next_digest_at`` values impossibly far ahead; how many were healed."""
-    beyond = now + timedelta(days=1) + grace
+    # At least two hours over the day: after a DST change the next local time may legitimately
+    # be 25 h away, and healing it to itself on every tick would never end.
+    beyond = now + timedelta(days=1) + max(grace, timedelta(hours=2))
     healed = 0
     while True:
         with session_scope(engine) as session:
