@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from telegram import LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
@@ -31,12 +32,61 @@ from bot.delivery.election import LeaderLock
 from bot.delivery.instances import Coordinator, webhook_share
 from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.failures import StartupError
+from bot.metrics import Metrics
+from bot.monitor import HealthSources, Monitor
 from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
+# bot_data key: True while this instance stands by for the leader (polls nothing on purpose).
+STANDBY = "standby"
+
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def update_kind(update: object) -> str:
+    """The update's type (message, callback_query, ...): a small, fixed label set."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
+
+
+class DigestApplication(BotApplication):
+    """PTB's Application, counting every update and serving ``/metrics`` and ``/healthz``
+    (when ``DIGESTBOT_METRICS_LISTEN`` is set) for as long as it is initialized."""
+
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+        self.monitor: Monitor | None = None
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            self.metrics.updates.labels(update_kind(update)).inc()
+            self.metrics.reply_seconds.observe(time.perf_counter() - started)
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        if self.monitor is not None:
+            try:
+                await self.monitor.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot serve metrics on DIGESTBOT_METRICS_LISTEN "
+                    f"{self.monitor.host}:{self.monitor.port} ({exc.strerror or exc})"
+                ) from None
+
+    async def shutdown(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+        await super().shutdown()
 
 
 def build_application(
@@ -52,8 +102,10 @@ def build_application(
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
+        .application_class(DigestApplication, kwargs={"metrics": metrics})
         .token(token)
         .base_url(base_url or settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
@@ -77,18 +129,41 @@ def build_application(
                     group_per_minute=settings.rate_group_per_minute,
                     time_scale=settings.rate_time_scale,
                     safety=settings.rate_safety,
-                )
+                ),
+                metrics=metrics,
             )
         )
     )
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    application: BotApplication = builder.build()
-    application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
+    application = builder.build()
+    assert isinstance(application, DigestApplication)
+    application.bot_data["deps"] = Deps(
+        engine=engine, settings=settings, clock=clock, metrics=metrics
+    )
     handlers.register(application)
-    install_jobs(application, engine=engine, settings=settings, clock=clock)
-    _install_feed_job(application, engine=engine, settings=settings, clock=clock)
+    service = install_jobs(
+        application, engine=engine, settings=settings, clock=clock, metrics=metrics
+    )
+    _install_feed_job(application, engine=engine, settings=settings, clock=clock, metrics=metrics)
     install_newsroom(application, engine=engine, settings=settings, clock=clock)
+    if settings.metrics_address is not None:
+        host, port = settings.metrics_address
+
+        def receiving() -> bool:
+            # A standby instance does not poll on purpose (another one does): healthy too.
+            updater = application.updater
+            polling = updater is not None and updater.running
+            return application.running and (polling or bool(application.bot_data.get(STANDBY)))
+
+        health = HealthSources(
+            engine=engine,
+            receiving=receiving,
+            last_planner_pass=lambda: service.last_pass_at,
+            planner_interval=settings.planner_interval,
+            started=time.monotonic(),
+        )
+        application.monitor = Monitor(metrics=metrics, health=health, host=host, port=port)
     return application
 
 
@@ -98,6 +173,7 @@ def _install_feed_job(
     engine: Engine,
     settings: Settings,
     clock: Callable[[], datetime],
+    metrics: Metrics,
 ) -> None:
     """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job); then
     link duplicates and wake the newsroom."""
@@ -108,7 +184,9 @@ def _install_feed_job(
         # Failures of one feed are recorded per feed (backoff); anything else reaches the
         # application's error handler.
         with make_http_client() as client:
-            await poll_feeds_async(engine, settings, client=client)
+            outcomes = await poll_feeds_async(engine, settings, client=client)
+        for outcome in outcomes:
+            metrics.feed_polls.labels(outcome.status).inc()
         await after_import(application, engine=engine, settings=settings, now=clock())
 
     assert application.job_queue is not None
@@ -121,8 +199,94 @@ async def _post_init(application: BotApplication) -> None:
     await publish_commands(application.bot)
 
 
+# Waiting for an unreachable Telegram at start: 1, 2, 4, ... seconds, at most this long.
+RETRY_FIRST = 1.0
+RETRY_CAP = 60.0
+
+
+def retry_delay(attempt: int, *, first: float = RETRY_FIRST, cap: float = RETRY_CAP) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
+    return min(cap, first * float(2 ** min(attempt - 1, 32)))
+
+
+async def wait_for_telegram(
+    bot: Bot,
+    *,
+    stop: asyncio.Event,
+    first: float = RETRY_FIRST,
+    cap: float = RETRY_CAP,
+) -> bool:
+    """Call getMe until Telegram answers: True once it did, False when ``stop`` was set first.
+
+    A network failure is not fatal (a bot often starts before the network is up): one log line
+    per attempt, then a capped exponential backoff. A rejected token is: ``StartupError``, whose
+    message never contains the token (PTB's own ``InvalidToken`` message does).
+    """
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            await bot.get_me()
+            return True
+        except InvalidToken:
+            raise StartupError(
+                "Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token again "
+                "from @BotFather (/mybots → API Token)"
+            ) from None
+        except NetworkError as exc:  # TimedOut included
+            delay = retry_delay(attempt, first=first, cap=cap)
+            log.warning(
+                "Telegram is unreachable at %s (attempt %d: %s); retrying in %.0f s",
+                bot.base_url.removesuffix(bot.token),
+                attempt,
+                exc.message,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        except TelegramError as exc:
+            raise StartupError(
+                f"Telegram refused getMe: {exc.message.replace(bot.token, '***')}"
+            ) from None
+    return False
+
+
+async def _until_stopped(task: Callable[[asyncio.Event], Awaitable[bool]]) -> bool:
+    """Run ``task(stop)`` with SIGINT/SIGTERM setting ``stop``."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        return await task(stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def reach_telegram(settings: Settings) -> bool:
+    """Check the token once Telegram answers; False when interrupted while waiting."""
+    assert settings.token
+    bot = Bot(settings.token, base_url=settings.telegram_api_base_url)
+
+    # Not bot.initialize(): it calls getMe itself and fails at once; only the request layer.
+    await bot.request.initialize()
+    try:
+        return await _until_stopped(lambda stop: wait_for_telegram(bot, stop=stop))
+    finally:
+        await bot.request.shutdown()
+
+
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
+    """Run until SIGTERM/SIGINT: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
+
+    Raises ``StartupError`` (one line for the CLI) when the token is rejected.
+    """
+    if not asyncio.run(reach_telegram(settings)):
+        return 0
     application = build_application(settings, engine)
     if settings.webhook_url:
         log.info(
@@ -173,13 +337,17 @@ async def serve(
     # The previous leader's last requests still count in Telegram's one-second window.
     quiet = (1.0 + settings.rate_safety) / settings.rate_time_scale
 
+    application.bot_data[STANDBY] = not webhook
+
     async def on_leader(leader: bool) -> None:
         if leader:
             await asyncio.sleep(quiet)
             if not webhook and not updater.running:
                 await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=errors)
+            application.bot_data[STANDBY] = False
             await service.set_sending(True)
             return
+        application.bot_data[STANDBY] = not webhook
         await service.set_sending(False)
         if not webhook and updater.running:
             await updater.stop()  # confirms the offset of every update already fetched

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import time
 from typing import Annotated, Literal
@@ -10,10 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.rules import MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT, Lang
 
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # What Telegram accepts as a webhook secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _WEBHOOK_SECRET_RULE = "1-256 characters, only A-Z, a-z, 0-9, _ and -"
@@ -30,6 +33,15 @@ def parse_hhmm(value: str) -> time:
     if not match:
         raise ValueError("expected a 24-hour time HH:MM, e.g. 08:00")
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) or raise ValueError."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9464")
+    return host, int(port)
 
 
 def _split_list(value: object) -> object:
@@ -111,6 +123,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535, alias="DIGESTBOT_WEBHOOK_PORT")
     webhook_secret: SecretStr | None = Field(default=None, alias="DIGESTBOT_WEBHOOK_SECRET")
 
+    # Operations: Prometheus metrics and /healthz on HOST:PORT (empty = off); log line format.
+    metrics_listen: str = Field(default="", alias="DIGESTBOT_METRICS_LISTEN")
+    log_format: Literal["text", "json"] = Field(default="text", alias="DIGESTBOT_LOG_FORMAT")
     # The newsroom (docs/newsroom.md): an OpenAI-compatible server fills what articles lack.
     # Off unless both the base URL and the model are set. The key may be empty (local servers).
     llm_base_url: str = Field(default="", alias="DIGESTBOT_LLM_BASE_URL")
@@ -147,6 +162,14 @@ class Settings(BaseSettings):
     @classmethod
     def _digest_time(cls, value: str) -> str:
         return parse_hhmm(value).strftime("%H:%M")
+
+    @field_validator("metrics_listen", mode="before")
+    @classmethod
+    def _metrics_listen(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        host, port = split_listen(value.strip())
+        return f"{host}:{port}"
 
     @field_validator("webhook_url", "webhook_listen", "llm_base_url", "llm_model", mode="before")
     @classmethod
@@ -213,6 +236,24 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def database_url_is_default(self) -> bool:
+        """True when DATABASE_URL was not given (environment, .env or an override)."""
+        return "database_url" not in self.model_fields_set
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        return split_listen(self.metrics_listen) if self.metrics_listen else None
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never reach output or logs (the logging set-up redacts them)."""
+        found = [self.token, self.webhook_secret_token, self.llm_key]
+        # An unparsable URL has no password to find; it is reported without being echoed.
+        with contextlib.suppress(ArgumentError, ValueError):
+            found.append(make_url(self.database_url).password)
+        return [s for s in found if s]
 
     @property
     def llm_enabled(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from storage.types import utcnow
 
 
@@ -21,6 +22,7 @@ class Deps:
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime] = utcnow
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -89,6 +89,21 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+# --- numbers typed by people ------------------------------------------------------------------
+
+
+def ascii_int(text: str, *, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in ASCII digits 0-9 only, else None.
+
+    ``str.isdigit()`` is also true for "²", "①" or "⁵", which ``int()`` then refuses, and
+    ``int()`` alone takes "٣" or "３": typed numbers accept exactly what the help text shows.
+    """
+    value = text.strip()
+    if not value or len(value) > max_digits or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
+
+
 # --- networking ------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from telegram.ext import CommandHandler
 
 from bot.catalog import articles as catalog
 from bot.context import BotContext
+from bot.rules import ascii_int
 from bot.views import callbacks as cb
 from bot.views.detail import render_article_detail
 from bot.views.lists import (
@@ -27,9 +28,8 @@ from storage.schemas import ArticleView
 def _count(text: str) -> int | None:
     if not text:
         return catalog.DEFAULT_LIST
-    if text.isdigit() and 1 <= int(text) <= catalog.MAX_LIST:
-        return int(text)
-    return None
+    value = ascii_int(text)
+    return value if value is not None and 1 <= value <= catalog.MAX_LIST else None
 
 
 async def _ranked_list(
@@ -67,8 +67,7 @@ async def digest(update: Update, context: BotContext) -> None:
 
 
 def _article_id(text: str) -> int | None:
-    payload = text.removeprefix("#")
-    return int(payload) if payload.isdigit() and len(payload) <= 18 else None
+    return ascii_int(text.removeprefix("#"))
 
 
 async def show_article(update: Update, context: BotContext, article_id: int, page: int = 0) -> None:

@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.rules import resolve_language
 from bot.views.common import Rendered
 from bot.views.notices import Notice, notice_text, render_notice
+from bot.views.sameness import shows
 
 # A button handler gets the decoded callback data of the button that was pressed.
 CallbackHandler = Callable[[Update, BotContext, Any], Awaitable[None]]
@@ -86,8 +87,11 @@ async def too_long(update: Update, context: BotContext, text: str) -> bool:
 
 
 async def edit(query: CallbackQuery, rendered: Rendered) -> None:
-    """Replace a message in place; pressing the same button twice is not an error."""
+    """Replace a message in place. An edit that would change nothing (the button of the
+    screen already shown) is not sent; a race that still meets "not modified" is no error."""
     text, keyboard = rendered
+    if shows(query.message, text, keyboard):
+        return
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:

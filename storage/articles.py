@@ -255,6 +255,14 @@ def count_articles(*, session: Session) -> int:
     return session.exec(select(func.count()).select_from(Article)).one()
 
 
+def count_articles_by_external_id(*, session: Session, external_ids: Sequence[str]) -> int:
+    """How many of ``external_ids`` are stored (up to a few hundred ids)."""
+    if not external_ids:
+        return 0
+    query = select(func.count()).select_from(Article)
+    return session.exec(query.where(col(Article.external_id).in_(external_ids))).one()
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]

@@ -12,7 +12,13 @@ from sqlmodel import Session
 from bot.config import parse_hhmm
 from bot.context import Deps
 from bot.digest_time import next_occurrence, parse_timezone
-from bot.rules import MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT, is_language, resolve_language
+from bot.rules import (
+    MAX_ARTICLE_COUNT,
+    MIN_ARTICLE_COUNT,
+    ascii_int,
+    is_language,
+    resolve_language,
+)
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage.db import session_scope
@@ -130,11 +136,8 @@ def set_timezone(
 def set_article_count(
     deps: Deps, *, chat_id: int, language: str, text: str
 ) -> ChatSettings | SettingError:
-    try:
-        count = int(text.strip())
-    except ValueError:
-        return SettingError.BAD_COUNT
-    if not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
+    count = ascii_int(text)
+    if count is None or not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
         return SettingError.BAD_COUNT
     return _update(deps, chat_id, language, article_count=count)
 

@@ -71,6 +71,7 @@ from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.leases import LeaseLost, SendingMarker, new_instance_id
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
+from bot.metrics import Metrics
 from storage import leases, outbox
 from storage.chats import migrate_chat
 from storage.db import session_scope
@@ -102,9 +103,11 @@ class Broadcaster:
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
         owner: str | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.engine = engine
         self.settings = settings
         self.options = options or DeliveryOptions.from_settings(settings)
@@ -289,6 +292,9 @@ class Broadcaster:
             return
         stats.add(outcome)
         self._outcomes.append(outcome)
+        if self.metrics is not None:
+            state = "returned" if outcome.state == outbox.PENDING else outcome.state
+            self.metrics.sends.labels(state).inc()
 
     # --- database (worker threads) --------------------------------------------------------
 
@@ -416,6 +422,9 @@ class Broadcaster:
                 continue
             except TelegramError as exc:
                 return self._fail(job, outbox.FAILED, f"telegram: {exc.message}")
+            if self.metrics is not None:
+                lag = (self._now() - d.due_at).total_seconds()
+                self.metrics.planner_lag_seconds.observe(max(0.0, lag))
             ids = list(digest.article_ids)
             return Outcome(
                 d.id,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from bot.config import Settings
 from bot.delivery.broadcaster import Broadcaster
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
+from bot.metrics import Metrics
 from storage import outbox
 from storage.db import session_scope
 from storage.types import utcnow
@@ -194,9 +196,11 @@ class DeliveryService:
         settings: Settings,
         grace: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
         sending: bool = True,
     ) -> None:
         self.broadcaster = broadcaster
+        self.metrics = metrics
         self.clock = clock
         self.engine = engine
         self.settings = settings
@@ -209,6 +213,7 @@ class DeliveryService:
         self.last_plan: PlanResult | None = None
         # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
+        self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
 
     def start(self) -> None:
         if self._task is None:
@@ -253,6 +258,9 @@ class DeliveryService:
             plan_once, engine=self.engine, now=moment, grace=self.grace
         )
         self.last_plan = result
+        self.last_pass_at = time.monotonic()
+        if self.metrics is not None:
+            await asyncio.to_thread(self._record_pass)
         if result.planned or result.skipped:
             _LOGGER.info(
                 "planned %d digests (%d skipped) for %d chats",
@@ -264,6 +272,15 @@ class DeliveryService:
         self.start()
         self.ticked.set()
         return result
+
+    def _record_pass(self) -> None:
+        assert self.metrics is not None
+        self.metrics.planner_passes.inc()
+        self.metrics.planner_last_pass.set_to_current_time()
+        with session_scope(self.engine) as session:
+            states = outbox.state_counts(session=session)
+        for state, rows in states.items():
+            self.metrics.outbox_rows.labels(state).set(rows)
 
     async def _sender(self) -> None:
         while not self.broadcaster.stopping:
@@ -293,6 +310,7 @@ def install_jobs(
     engine: Engine,
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
+    metrics: Metrics | None = None,
 ) -> DeliveryService:
     """Register the digest planner jobs and the delivery service (in ``bot_data``).
 
@@ -307,9 +325,10 @@ def install_jobs(
         settings=settings,
         options=DeliveryOptions.from_settings(settings),
         now=clock,
+        metrics=metrics,
     )
     service = DeliveryService(
-        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock
+        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
     application.bot_data[SERVICE_KEY] = service
     job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")

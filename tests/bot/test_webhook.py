@@ -249,6 +249,16 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return calls
 
 
+TOKEN = "123:abc"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegramServer]:
+    """run_bot checks the token with getMe first: the emulator answers it for TOKEN."""
+    async with FakeTelegramServer(FakeTelegram(TOKEN)) as server:
+        yield server
+
+
 @asynccontextmanager
 async def served(settings: Settings, engine: Engine, **env: str) -> AsyncIterator[WebhookBot]:
     """``serve`` (what ``run_bot`` runs) against the emulator until the block ends."""
@@ -312,13 +322,21 @@ async def test_serve_long_polls_without_a_url(settings: Settings, engine: Engine
     assert _instances(engine) == []
 
 
-def test_run_bot_hands_the_application_to_serve(
-    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+async def test_run_bot_checks_the_token_then_hands_the_application_to_serve(
+    settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    telegram: FakeTelegramServer,
 ) -> None:
     calls = _capture(monkeypatch)
-    configured = load_settings(DATABASE_URL=settings.database_url, TELEGRAM_BOT_TOKEN="123:abc")
-    assert run_bot(engine, configured) == 0
+    configured = load_settings(
+        DATABASE_URL=settings.database_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
+    )
+    assert await asyncio.to_thread(run_bot, engine, configured) == 0
     assert calls == {"serve": configured}
+    assert telegram.fake.requests_for("getMe")
 
 
 @pytest.mark.parametrize(
@@ -328,10 +346,11 @@ def test_run_bot_hands_the_application_to_serve(
         ("https://bot.example.com/hook", "webhook at https://bot.example.com/hook"),
     ],
 )
-def test_cli_first_line_says_polling_or_webhook(
+async def test_cli_first_line_says_polling_or_webhook(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    telegram: FakeTelegramServer,
     webhook_url: str,
     expected: str,
 ) -> None:
@@ -339,11 +358,12 @@ def test_cli_first_line_says_polling_or_webhook(
     _webhook_env(
         monkeypatch,
         DATABASE_URL=settings.database_url,
-        TELEGRAM_BOT_TOKEN="123:abc",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
         DIGESTBOT_WEBHOOK_URL=webhook_url,
         DIGESTBOT_WEBHOOK_SECRET=SECRET,
     )
-    assert main(["run"]) == 0
+    assert await asyncio.to_thread(main, ["run"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("digestbot: bot mode") and expected in first
     assert SECRET not in first
