@@ -166,6 +166,15 @@ def states(engine: Engine) -> Counter[str]:
         return Counter(session.scalars(select(Delivery.state)))
 
 
+def owned(engine: Engine) -> Counter[tuple[str, str | None]]:
+    """Rows someone holds: (state, owner) -> count."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Delivery.state, Delivery.owner).where(Delivery.owner.is_not(None))  # type: ignore[union-attr]
+        )
+        return Counter((str(state), owner) for state, owner in rows)
+
+
 def received(fake: FakeTelegram, chats: list[int]) -> Counter[int]:
     return Counter({c: len(fake.bot_messages(c)) for c in chats})
 
@@ -186,6 +195,7 @@ __all__ = [
     "Instance",
     "add_subscribers",
     "no_traceback",
+    "owned",
     "received",
     "registered",
     "start_instance",

@@ -24,6 +24,7 @@ from tests.bot.delivery.instances_harness import (
     Instance,
     add_subscribers,
     no_traceback,
+    owned,
     received,
     registered,
     start_instance,
@@ -76,21 +77,36 @@ async def test_rolling_restart_mid_broadcast_delivers_exactly_once(
     server: FakeTelegramServer, postgres_engine: Engine, tmp_path: Path
 ) -> None:
     fake, engine = server.fake, postgres_engine
-    # Telegram's real rate (30 msg/s, 20 s for 600 chats): starting the second process takes
-    # ten seconds and more while the whole suite runs on two cores.
-    fake.flood.configure(time_scale=1.0)
     _articles(engine)
     chats = add_subscribers(fake, engine, CHATS)
-    start = {"server": server, "database_url": _url(engine), "tmp_path": tmp_path, "scale": 1.0}
+    start = {
+        "server": server,
+        "database_url": _url(engine),
+        "tmp_path": tmp_path,
+        "scale": SCALE,
+        # Leases outlast the pause below: the second instance's start-up recovery must leave
+        # the first one's live rows alone, not find them expired.
+        "extra": {"DIGESTBOT_LEASE_SECONDS": "120"},
+    }
     first = await start_instance("first", **start)  # type: ignore[arg-type]
     second: Instance | None = None
     try:
-        await fake.wait_for(lambda: _sent(fake) >= 1, timeout=60)
-        # The new version starts mid-broadcast (starting takes seconds on a busy machine): it
-        # registers and stands by.
+        await fake.wait_for(lambda: _sent(fake) >= 100, timeout=60)
+        # Starting a process takes from two to thirty seconds on this shared machine, longer
+        # than the broadcast; the first instance is frozen (SIGSTOP) meanwhile so the second
+        # surely starts mid-broadcast, with the first one's rows leased and on the wire.
+        first.proc.send_signal(signal.SIGSTOP)
+        await asyncio.sleep(0.3)
+        held = owned(engine)
         second = await start_instance("second", **start)  # type: ignore[arg-type]
         await wait_registered(fake, engine, second)
+        await asyncio.sleep(2.0)  # its first planner tick (with lease recovery) has run
+        assert owned(engine) == held and held, "a live instance's rows were touched"
+        assert states(engine)["unknown"] == 0
+        first.proc.send_signal(signal.SIGCONT)
         assert await wait_leader(fake, engine, first, second) is first
+        resumed_at = _sent(fake)
+        await fake.wait_for(lambda: _sent(fake) >= resumed_at + 30, timeout=60)
         assert _sent(fake) < CHATS - 30, "the handover must happen mid-broadcast"
         # The old version is stopped the way a deploy stops it.
         assert await first.signal(signal.SIGTERM) == 0
@@ -100,6 +116,8 @@ async def test_rolling_restart_mid_broadcast_delivers_exactly_once(
         await asyncio.sleep(0.5)  # anything extra would show up now
         assert states(engine)["sent"] == CHATS
     finally:
+        if first.proc.returncode is None:
+            first.proc.send_signal(signal.SIGCONT)
         await stop_all(*(i for i in (first, second) if i is not None))
     assert handed_over_at < CHATS
     assert received(fake, chats) == {c: 1 for c in chats}
