@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.content.enrich.jobs import after_import, close_newsroom, install_newsroom
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
-from bot.context import BotContext, Deps
+from bot.context import BotContext, Deps, RichSupport
 from bot.delivery.election import LeaderLock
 from bot.delivery.instances import Coordinator, webhook_share
 from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
@@ -139,7 +139,11 @@ def build_application(
     application = builder.build()
     assert isinstance(application, DigestApplication)
     application.bot_data["deps"] = Deps(
-        engine=engine, settings=settings, clock=clock, metrics=metrics
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        rich=RichSupport(enabled=settings.rich_messages),
     )
     handlers.register(application)
     service = install_jobs(

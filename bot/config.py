@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # of the instances that do not broadcast (shared equally among them).
     reply_reserve: float = Field(default=3.0, ge=0, alias="DIGESTBOT_REPLY_RESERVE")
 
+    # Article details as one rich message (Bot API 10.1 sendRichMessage); "off": paged HTML.
+    rich_messages: bool = Field(default=True, alias="DIGESTBOT_RICH_MESSAGES")
     # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
     # unless an operator explicitly allows another interface.
     sandbox_host: str = Field(default="127.0.0.1", alias="DIGESTBOT_SANDBOX_HOST")

@@ -16,6 +16,18 @@ from storage.types import utcnow
 
 
 @dataclass
+class RichSupport:
+    """Whether this process sends rich messages (``DIGESTBOT_RICH_MESSAGES``); switched off for
+    the life of the process once the Bot API server shows it lacks the method or a construct."""
+
+    enabled: bool = True
+    reason: str | None = None
+
+    def disable(self, reason: str) -> None:
+        self.enabled, self.reason = False, reason
+
+
+@dataclass
 class Deps:
     """Built once in ``build_application`` and passed down; never global."""
 
@@ -23,6 +35,7 @@ class Deps:
     settings: Settings
     clock: Callable[[], datetime] = utcnow
     metrics: Metrics = field(default_factory=Metrics)
+    rich: RichSupport = field(default_factory=RichSupport)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -20,8 +20,18 @@ from bot.views.lists import (
     top_header,
 )
 from bot.views.notices import Notice
+from bot.views.rich import render_article_rich
 from bot.views.share import render_share
-from handlers.common import CallbackHandler, argument, blocking, edit, notify, send, too_long
+from handlers.common import (
+    CallbackHandler,
+    argument,
+    blocking,
+    edit,
+    notify,
+    send,
+    send_rich,
+    too_long,
+)
 from storage.schemas import ArticleView
 
 
@@ -76,7 +86,12 @@ async def show_article(update: Update, context: BotContext, article_id: int, pag
     if article is None:
         await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
         return
-    await send(update, render_article_detail(article, context.lang, page, now=context.deps.clock()))
+    now = context.deps.clock()
+    if page == 0 and context.deps.rich.enabled:
+        rich = render_article_rich(article, context.lang, now)
+        if rich is not None and await send_rich(update, context, rich):
+            return
+    await send(update, render_article_detail(article, context.lang, page, now=now))
 
 
 async def _article_argument(update: Update, context: BotContext) -> int | None:

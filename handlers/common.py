@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 
 from bot.catalog import chats
 from bot.context import BotContext
+from bot.delivery.rich import send_rich_message
 from bot.rules import resolve_language
 from bot.views.common import Rendered
 from bot.views.notices import Notice, notice_text, render_notice
@@ -60,12 +61,37 @@ def argument(context: BotContext) -> str:
     return " ".join(context.args or []).strip()
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic the update came from, so the answer goes back into that topic."""
+    message = update.effective_message
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
 async def send(update: Update, rendered: Rendered) -> Message | None:
     text, keyboard = rendered
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=keyboard)
+    return await chat.send_message(text, reply_markup=keyboard, message_thread_id=topic_of(update))
+
+
+async def send_rich(update: Update, context: BotContext, rendered: Rendered) -> bool:
+    """Send a rich message; False when this server or process cannot (send pages instead)."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    html, keyboard = rendered
+    sent = await send_rich_message(
+        context.bot,
+        context.deps.rich,
+        chat_id=chat.id,
+        html=html,
+        reply_markup=keyboard,
+        message_thread_id=topic_of(update),
+    )
+    return sent is not None
 
 
 async def notify(update: Update, context: BotContext, notice: Notice, **params: object) -> None:

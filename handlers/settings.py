@@ -7,7 +7,7 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.catalog import chats
+from bot.catalog import channels, chats
 from bot.catalog.chats import SettingError
 from bot.config import parse_hhmm
 from bot.context import BotContext
@@ -33,6 +33,7 @@ from handlers.common import (
     notify,
     send,
     too_long,
+    topic_of,
 )
 from storage.schemas import ChatSettings
 
@@ -94,6 +95,10 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None:
     if not await may_change_settings(update, context):
         return
+    if on:  # in a forum the digest goes to the topic /subscribe came from (None: General)
+        await blocking(
+            channels.set_topic, context.deps, chat_id=_chat_id(update), thread_id=topic_of(update)
+        )
     current = await blocking(
         chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
     )

@@ -83,7 +83,10 @@ class Chat(SQLModel, table=True):
     """A private chat, group or channel that talks to the bot, with its digest settings."""
 
     __tablename__ = "chat"
-    __table_args__ = (Index("ix_chat_due", "subscribed", "active", "next_digest_at"),)
+    __table_args__ = (
+        Index("ix_chat_due", "subscribed", "active", "next_digest_at"),
+        Index("ix_chat_added_by", "added_by"),
+    )
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))
@@ -96,6 +99,10 @@ class Chat(SQLModel, table=True):
     article_count: int = 5
     subscribed: bool = False
     active: bool = True
+    # Forum supergroups: the topic /subscribe was sent in (None: General or not a forum).
+    message_thread_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Channels: the user who made the bot an administrator; told privately about setup and loss.
+    added_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     # When the next digest is due (UTC), so the planner finds due chats with one index scan.
     next_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))

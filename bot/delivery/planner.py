@@ -34,7 +34,9 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.context import Deps
 from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.channel_rights import check_due_channels
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from bot.metrics import Metrics
@@ -254,6 +256,8 @@ class DeliveryService:
         )
         if healed:
             _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
+        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
+        await check_due_channels(self.broadcaster.bot, deps, moment)
         result = await asyncio.to_thread(
             plan_once, engine=self.engine, now=moment, grace=self.grace
         )

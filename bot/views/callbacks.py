@@ -15,6 +15,7 @@ Wire format — short ASCII prefixes, ``:``-separated, decimal ids without leadi
 ``tz:<zone>``          :class:`SetTimezone`        IANA zone name
 ``time:<HH:MM>``       :class:`SetTime`            digest time (24-hour)
 ``dg:now``             :class:`DigestNow`          send the digest now
+``ch:<id>:<k>:<v>``    :class:`ChannelAction`      change channel ``id`` from a private chat
 ``noop``               :class:`Noop`               inert button (page indicator)
 =====================  ==========================  =========================================
 
@@ -23,9 +24,15 @@ can only ever act on the chat in which it was pressed: handlers must apply every
 ``update.callback_query.message.chat`` (``update.effective_chat``), never to an id taken
 from the data. A forged button therefore cannot touch another chat; at worst it asks for
 a public article or changes the presser's own chat — which in groups handlers still gate
-behind an admin check. Anything that does not decode (garbage, oversized, a button from
-an older bot version, an inaccessible message) gets :data:`None` and a polite "this
-button has expired" answer.
+behind an admin check.
+
+The one exception is :class:`ChannelAction`: a channel's settings are changed from the
+admin's private chat, so its data names the channel. Its handler acts only in a private chat
+and only after ``getChatMember`` confirms, at that moment, that the presser administers that
+channel; a forged id therefore gains nothing.
+
+Anything that does not decode (garbage, oversized, a button from an older bot version, an
+inaccessible message) gets :data:`None` and a polite "this button has expired" answer.
 """
 
 from __future__ import annotations
@@ -132,6 +139,21 @@ class Noop:
     pass
 
 
+# key -> what the value is: s screen, l language, n count, z time zone, t time (HHMM), o on/off,
+# f follow a tag ("<tag id>.<1|0>")
+ChannelKey = Literal["s", "l", "n", "z", "t", "o", "f"]
+CHANNEL_KEYS: Final[tuple[str, ...]] = get_args(ChannelKey)
+CHANNEL_SCREENS: Final = ("main", "lang", "tz", "time", "cnt", "tags")
+_FOLLOW_RE: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.[01]")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAction:
+    chat_id: int  # the channel (negative, as Telegram numbers channels)
+    key: ChannelKey
+    value: str
+
+
 Callback: TypeAlias = (
     ArticlePage
     | Share
@@ -146,6 +168,7 @@ Callback: TypeAlias = (
     | SetTime
     | DigestNow
     | Noop
+    | ChannelAction
 )
 
 _UINT_RE: Final = re.compile(r"0|[1-9][0-9]{0,18}")
@@ -207,6 +230,10 @@ def encode(cb: Callback) -> str:
             data = "dg:now"
         case Noop():
             data = "noop"
+        case ChannelAction(chat_id, key, value):
+            if not _channel_value_ok(key, value):
+                raise CallbackDataError(f"bad channel action: {key}={value!r}")
+            data = f"ch:{_check_id(-chat_id, 'channel id')}:{key}:{value}"
         case _:
             raise CallbackDataError(f"not a callback: {cb!r}")
     if len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
@@ -214,6 +241,37 @@ def encode(cb: Callback) -> str:
             f"callback data longer than {CALLBACK_DATA_MAX_BYTES} bytes: {data!r}"
         )
     return data
+
+
+def _channel_value_ok(key: str, value: str) -> bool:
+    match key:
+        case "s":
+            return value in CHANNEL_SCREENS
+        case "l":
+            return is_language(value)
+        case "n":
+            return value.isdigit() and MIN_ARTICLE_COUNT <= int(value) <= MAX_ARTICLE_COUNT
+        case "z":
+            return bool(_ZONE_RE.fullmatch(value)) and is_valid_timezone(value)
+        case "t":
+            return bool(_TIME_RE.fullmatch(f"{value[:2]}:{value[2:]}")) and len(value) == 4
+        case "o":
+            return value in ("0", "1")
+        case "f":
+            return bool(_FOLLOW_RE.fullmatch(value))
+    return False
+
+
+def _channel_action(rest: str) -> ChannelAction | None:
+    raw_id, _, tail = rest.partition(":")
+    key, _, value = tail.partition(":")
+    chat_id = _uint(raw_id, MAX_ID)
+    if chat_id is None or chat_id == 0 or not _channel_value_ok(key, value):
+        return None
+    for known in get_args(ChannelKey):
+        if key == known:
+            return ChannelAction(-chat_id, known, value)
+    return None
 
 
 def _uint(text: str, maximum: int) -> int | None:
@@ -245,6 +303,8 @@ def decode(data: object) -> Callback | None:
     prefix, sep, rest = data.partition(":")
     if not sep:
         return None
+    if prefix == "ch":
+        return _channel_action(rest)
     parts = rest.split(":")
     match prefix, parts:
         case "a", [raw_id, raw_page]:
@@ -293,6 +353,7 @@ __all__ = [
     "ArticlePage",
     "Callback",
     "CallbackDataError",
+    "ChannelAction",
     "DigestNow",
     "FollowTag",
     "Noop",

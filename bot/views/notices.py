@@ -36,6 +36,7 @@ class Notice(enum.Enum):
     TIME_SET = "time_set"
     TIMEZONE_SET = "timezone_set"
     COUNT_SET = "count_set"
+    CHANNELS_PRIVATE_ONLY = "channels_private_only"
 
 
 # Placeholders each notice expects: {value} user input, {id} article id, {time}, {zone},
@@ -57,6 +58,7 @@ _NOTICES: Final[dict[Notice, str]] = {
         "Sorry, I don't know that command. Send /help to see what I can do."
     ),
     Notice.ADMIN_ONLY: N_("Only group admins can change this."),
+    Notice.CHANNELS_PRIVATE_ONLY: N_("Send /channels to me in a private chat."),
     Notice.OPERATORS_ONLY: N_("Only the bot's operators can see its statistics."),
     Notice.NO_ARTICLES: N_("No articles yet — please check back later."),
     Notice.STALE_BUTTON: N_("This button has expired. Please send the command again."),

@@ -57,6 +57,7 @@ _COMMANDS: Final[tuple[tuple[str, str], ...]] = (
     ("time", N_("Digest time, e.g. /time 08:00")),
     ("timezone", N_("Time zone, e.g. /timezone Asia/Shanghai")),
     ("count", N_("Articles per digest, 1–10, e.g. /count 5")),
+    ("channels", N_("Daily digest of the channels you manage")),
     ("help", N_("Show this help")),
     ("stats", N_("Bot statistics (admins only)")),
 )

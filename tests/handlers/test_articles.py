@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import Session
 
+from bot.config import Settings
 from bot.emulator import FakeMessage
 from storage.articles import article_id_for_external
 from tests.harness import Harness
@@ -15,6 +17,13 @@ SEED = "seed-margin-financing-2026"
 # The seed page was read one day after publication, 19 hours after its update.
 SEED_READ_AT = datetime(2026, 6, 16, 1, 0, tzinfo=UTC)
 LONG = "sample-001"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The paged HTML detail view (what a server without rich messages gets); the rich one is
+    tested in test_rich_articles.py."""
+    return settings.model_copy(update={"rich_messages": False})
 
 
 def _id(bot: Harness, external_id: str) -> int:

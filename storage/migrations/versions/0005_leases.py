@@ -8,7 +8,7 @@ lease, which counts as expired: the next recovery applies the sending policy to 
 heartbeat) for ``digestbot status`` and for telling live owners from dead ones.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0008
 Create Date: 2026-11-26 12:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
