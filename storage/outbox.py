@@ -85,6 +85,17 @@ def due_chats(*, session: Session, now: datetime, limit: int) -> list[DueChat]:
     return [DueChat(*row) for row in session.execute(statement)]
 
 
+def far_future_chats(*, session: Session, beyond: datetime, limit: int) -> list[DueChat]:
+    """Subscribed chats whose ``next_digest_at`` lies after ``beyond`` (a clock jumped back)."""
+    statement = (
+        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
+        .where(_CHAT.c.subscribed.is_(True), _CHAT.c.next_digest_at > beyond)
+        .order_by(_CHAT.c.id)
+        .limit(limit)
+    )
+    return [DueChat(*row) for row in session.execute(statement)]
+
+
 def create_run(*, session: Session, now: datetime) -> int:
     run_id = session.execute(
         _RUN.insert().values(started_at=now, planned=0, skipped=0).returning(_RUN.c.id)
@@ -171,21 +182,6 @@ class ClaimedDelivery:
     thread_id: int | None = None  # forum topic of the subscription
 
 
-def recover_sending(*, session: Session, policy: SendingPolicy, now: datetime) -> int:
-    """After a restart: rows caught in ``sending`` become ``unknown`` (default) or pending.
-
-    We cannot know whether Telegram delivered them, and resending may duplicate; see
-    docs in bot/delivery.py.
-    """
-    values: dict[str, Any] = {"updated_at": now}
-    if policy == "resend":
-        values.update(state=PENDING, reason="resent after restart")
-    else:
-        values.update(state=UNKNOWN, reason="was sending when the bot stopped")
-    result = session.execute(update(_DELIVERY).where(_DELIVERY.c.state == SENDING).values(values))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 # Statements built once: a broadcast claims and records thousands of small batches, and building
 # the expression objects anew each time cost more than running them. Lists go in expanding
 # bind parameters.
@@ -208,6 +204,10 @@ _CLAIM_SELECT = (
     .where(
         _DELIVERY.c.state == PENDING,
         _DELIVERY.c.due_at <= bindparam("now", type_=UTCDateTime()),
+        or_(
+            _DELIVERY.c.lease_until.is_(None),
+            _DELIVERY.c.lease_until < bindparam("now", type_=UTCDateTime()),
+        ),
     )
     .order_by(_DELIVERY.c.due_at, _DELIVERY.c.id)
     .limit(bindparam("limit"))
@@ -221,14 +221,16 @@ _CLAIM_SKIP = (
         state=SKIPPED,
         reason="chat inactive or unsubscribed",
         updated_at=bindparam("now", type_=UTCDateTime()),
+        owner=None,
+        lease_until=None,
     )
 )
-_CLAIM_MARK = (
+_CLAIM_LEASE = (
     update(_DELIVERY)
     .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)), _DELIVERY.c.state == PENDING)
     .values(
-        state=SENDING,
-        attempts=_DELIVERY.c.attempts + 1,
+        owner=bindparam("b_owner"),
+        lease_until=bindparam("b_until", type_=UTCDateTime()),
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
 )
@@ -243,10 +245,14 @@ _DELIVERED_PAIRS = select(_DELIVERED.c.chat_id, _DELIVERED.c.article_id).where(
 )
 
 
-def claim_pending(*, session: Session, now: datetime, limit: int) -> list[ClaimedDelivery]:
-    """Mark up to ``limit`` due pending rows ``sending`` and return them (commit before send!).
+def claim_pending(
+    *, session: Session, now: datetime, limit: int, owner: str, until: datetime
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` due pending rows to ``owner`` (until ``until``) and return them.
 
-    Rows whose chat is gone, inactive or unsubscribed are marked skipped on the way.
+    The rows stay ``pending``: nothing has left yet, so if the owner dies they are simply
+    picked up again once the lease expires. ``mark_sending`` flips each row just before its
+    request goes out. Rows whose chat is gone, inactive or unsubscribed are skipped on the way.
     """
     statement = _CLAIM_SELECT_LOCKED if _dialect(session) == "postgresql" else _CLAIM_SELECT
     rows = session.execute(statement, {"now": now, "limit": limit}).all()
@@ -258,7 +264,10 @@ def claim_pending(*, session: Session, now: datetime, limit: int) -> list[Claime
         session.execute(_CLAIM_SKIP, {"ids": [r.id for r in dropped], "now": now})
     if not claimable:
         return []
-    session.execute(_CLAIM_MARK, {"ids": [r.id for r in claimable], "now": now})
+    session.execute(
+        _CLAIM_LEASE,
+        {"ids": [r.id for r in claimable], "now": now, "b_owner": owner, "b_until": until},
+    )
     tags: dict[int, list[int]] = defaultdict(list)
     chat_ids = [r.chat_id for r in claimable]
     for chat_id, tag_id in session.execute(_CHAT_TAGS, {"chats": chat_ids}):
@@ -316,6 +325,8 @@ _RECORD_OUTCOME = (
         article_ids=bindparam("b_articles"),
         sent_at=bindparam("b_sent_at"),
         updated_at=bindparam("b_now"),
+        owner=None,
+        lease_until=None,
     )
 )
 
