@@ -73,7 +73,10 @@ class Chat(SQLModel, table=True):
     """A private chat, group or channel that talks to the bot, with its digest settings."""
 
     __tablename__ = "chat"
-    __table_args__ = (Index("ix_chat_due", "subscribed", "active", "next_digest_at"),)
+    # The planner reads one (zone, time, due) group at a time: one range of this index.
+    __table_args__ = (
+        Index("ix_chat_due", "subscribed", "active", "next_digest_at", "timezone", "digest_time"),
+    )
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     type: str = Field(sa_column=Column(String(16), nullable=False))

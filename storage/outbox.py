@@ -1,7 +1,7 @@
 """Outbox queries: digest runs and deliveries (one row per chat and local digest date).
 
-Everything here is plain SQL on explicit sessions; callers own transactions. Batch statements
-(executemany, INSERT ... RETURNING) keep planning 100,000 chats to a few round trips.
+Everything here is plain SQL on explicit sessions; callers own transactions. Planning itself
+(one INSERT ... SELECT per group of chats) is in ``storage.planning``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -60,30 +58,7 @@ def begin_write(*, session: Session) -> None:
 # --- planning ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DueChat:
-    id: int
-    timezone: str
-    digest_time: str
-    next_digest_at: datetime
-
-
-def due_chats(*, session: Session, now: datetime, limit: int) -> list[DueChat]:
-    """Subscribed, active chats whose ``next_digest_at`` has come (oldest first)."""
-    statement = (
-        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
-        .where(
-            _CHAT.c.subscribed.is_(True),
-            _CHAT.c.active.is_(True),
-            _CHAT.c.next_digest_at <= now,
-        )
-        .order_by(_CHAT.c.next_digest_at)
-        .limit(limit)
-    )
-    if _dialect(session) == "postgresql":
-        # A second planner skips chats the first one is working on instead of waiting.
-        statement = statement.with_for_update(skip_locked=True)
-    return [DueChat(*row) for row in session.execute(statement)]
+# The set-based planning statements themselves are in storage.planning.
 
 
 def create_run(*, session: Session, now: datetime) -> int:
@@ -91,54 +66,6 @@ def create_run(*, session: Session, now: datetime) -> int:
         _RUN.insert().values(started_at=now, planned=0, skipped=0).returning(_RUN.c.id)
     ).scalar_one()
     return int(run_id)
-
-
-def insert_deliveries(
-    *, session: Session, rows: Sequence[dict[str, Any]]
-) -> list[tuple[int, int, str]]:
-    """Insert delivery rows, ignoring (chat, date) pairs that exist: (id, chat_id, state) added.
-
-    ``rows`` need run_id, chat_id, local_date, due_at, state and optionally reason.
-    """
-    if not rows:
-        return []
-    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-    statement = (
-        insert(_DELIVERY)
-        .on_conflict_do_nothing(index_elements=["chat_id", "local_date"])
-        .returning(_DELIVERY.c.id, _DELIVERY.c.chat_id, _DELIVERY.c.state)
-    )
-    now = rows[0]["due_at"]
-    params = [
-        {
-            "reason": None,
-            "attempts": 0,
-            "created_at": row.get("created_at", now),
-            "updated_at": row.get("created_at", now),
-            **row,
-        }
-        for row in rows
-    ]
-    result = session.execute(statement, params)
-    return [(int(i), int(c), str(s)) for i, c, s in result.all()]
-
-
-def advance_chats(*, session: Session, updates: Sequence[tuple[int, datetime, datetime]]) -> None:
-    """Set ``next_digest_at`` for (chat_id, expected_current, new) — only if still expected.
-
-    The condition makes a late second planner's update a no-op instead of moving a schedule
-    the first one already moved (or the user changed meanwhile).
-    """
-    if not updates:
-        return
-    statement = (
-        update(_CHAT)
-        .where(_CHAT.c.id == bindparam("b_id"), _CHAT.c.next_digest_at == bindparam("b_old"))
-        .values(next_digest_at=bindparam("b_new"))
-    )
-    session.execute(
-        statement, [{"b_id": chat, "b_old": old, "b_new": new} for chat, old, new in updates]
-    )
 
 
 def set_run_counts(*, session: Session, run_id: int, planned: int, skipped: int) -> None:

@@ -1,10 +1,15 @@
 """The periodic planner (one JobQueue job, not one per chat) and the delivery service.
 
 Every ``DIGESTBOT_PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the
-``next_digest_at`` has come, creates one ``delivery`` row per (chat, local digest date) under a
-unique key — ``INSERT ... ON CONFLICT DO NOTHING``, so two planners (two processes, SQLite or
-PostgreSQL) can never plan one digest twice — and moves ``next_digest_at`` to the next local
-occurrence (``bot.digest_time.next_occurrence``, DST-correct). Then the sender is woken.
+chats whose ``next_digest_at`` comes before the pass after next (two intervals ahead), creates
+one ``delivery`` row per (chat, local digest date) under a unique key — ``INSERT ... ON
+CONFLICT DO NOTHING``, so two planners (two processes, SQLite or PostgreSQL) can never plan one
+digest twice — and moves ``next_digest_at`` to the next local occurrence
+(``bot.digest_time.next_occurrence``, DST-correct). Chats sharing a zone, a time and a due
+instant are planned with one statement (``storage.planning``). A row's ``due_at`` is its
+not-before time: the sender sleeps until the earliest one, so the first digests of a minute
+leave at that minute, not up to a planner interval later. A chat that changes its schedule
+loses the rows planned ahead for the old one (``storage.planning.drop_future_rows``).
 
 Catch-up: a digest whose time passed while the bot was down is still sent when it is planned
 within the grace (``DIGESTBOT_CATCHUP_GRACE`` hours, default 6); later, it is recorded as
@@ -23,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
@@ -31,13 +37,16 @@ from bot.content.feeds import poll_feeds_async
 from bot.content.ingest import make_http_client
 from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
-from storage import outbox
+from storage import outbox, planning
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
 PLAN_BATCH = 5_000
 SERVICE_KEY = "digest_delivery"
+# The sender wakes this long after a planned-ahead row's due time: the claim compares with
+# the wall clock, the sleep with the loop's clock.
+_WAKE_MARGIN = 0.005
 # After a longer outage we do not walk every missed day one by one.
 _MAX_WALK = timedelta(days=3)
 
@@ -57,6 +66,9 @@ class PlanResult:
 
 def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, datetime, bool]:
     """(occurrence to deliver, next due, whether older occurrences were missed)."""
+    if due > now:
+        # Planned ahead: the row waits for its time (``due_at`` is its not-before time).
+        return due, next_occurrence(hhmm, tz, due), False
     latest = due
     start = max(due, now - _MAX_WALK)
     if start > due:
@@ -68,62 +80,51 @@ def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, 
 
 
 def plan_once(
-    *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
+    *,
+    engine: Engine,
+    now: datetime,
+    grace: timedelta,
+    ahead: timedelta = timedelta(0),
+    batch_size: int = PLAN_BATCH,
 ) -> PlanResult:
-    """Plan every due chat; one transaction per batch. Safe to run concurrently."""
+    """Plan every chat due by ``now + ahead``: one INSERT ... SELECT and one UPDATE per
+    (zone, time, due) group, groups committed together up to ``batch_size`` chats per
+    transaction. Safe to run concurrently (see ``storage.planning``)."""
     result = PlanResult()
-    cache: dict[tuple[str, str, datetime], tuple[datetime, datetime, bool, str, str]] = {}
-    while True:
+    with Session(engine) as session:
+        groups = planning.due_groups(session=session, until=now + ahead)
+    while groups:
+        batch: list[planning.DueGroup] = []
+        chats = 0
+        while groups and (not batch or chats + groups[0].chats <= batch_size):
+            chats += groups[0].chats
+            batch.append(groups.pop(0))
         with Session(engine, expire_on_commit=False) as session:
             outbox.begin_write(session=session)
-            due = outbox.due_chats(session=session, now=now, limit=batch_size)
-            if not due:
-                session.rollback()
-                break
             if result.run_id is None:
                 result.run_id = outbox.create_run(session=session, now=now)
-            rows: list[dict[str, Any]] = []
-            moves: list[tuple[int, datetime, datetime]] = []
-            for chat in due:
-                key = (chat.digest_time, chat.timezone, chat.next_digest_at)
-                slot = cache.get(key)
-                if slot is None:
-                    tz = chat.timezone
-                    try:
-                        get_zone(tz)
-                    except KeyError:
-                        _LOGGER.warning("chat %s has unknown time zone %r: using UTC", chat.id, tz)
-                        tz = "UTC"
-                    latest, following, missed = _slots(
-                        chat.digest_time, tz, chat.next_digest_at, now
-                    )
-                    zone = get_zone(tz)
-                    slot = (
-                        latest,
-                        following,
-                        missed,
-                        latest.astimezone(zone).date().isoformat(),
-                        chat.next_digest_at.astimezone(zone).date().isoformat(),
-                    )
-                    cache[key] = slot
-                latest, following, missed, day, missed_day = slot
-                if missed and missed_day != day:
-                    rows.append(
-                        _row(result.run_id, chat.id, missed_day, chat.next_digest_at, now, grace)
-                    )
-                rows.append(_row(result.run_id, chat.id, day, latest, now, grace))
-                moves.append((chat.id, chat.next_digest_at, following))
-            inserted = outbox.insert_deliveries(session=session, rows=rows)
-            outbox.advance_chats(session=session, updates=moves)
-            planned = sum(1 for _, _, state in inserted if state == outbox.PENDING)
-            skipped = len(inserted) - planned
+            planned = skipped = 0
+            for group in batch:
+                rows, following = _group_rows(group, now, grace)
+                done = planning.plan_group(
+                    session=session,
+                    group=group,
+                    rows=rows,
+                    following=following,
+                    run_id=result.run_id,
+                    now=now,
+                )
+                states = done.states
+                group_planned = states.get(outbox.PENDING, 0)
+                planned += group_planned
+                skipped += sum(states.values()) - group_planned
+                result.chats += done.chats
             outbox.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
             session.commit()
-            result.chats += len(due)
-            result.planned += planned
-            result.skipped += skipped
+        result.planned += planned
+        result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
         with Session(engine) as session:
@@ -133,23 +134,34 @@ def plan_once(
     return result
 
 
-def _row(
-    run_id: int | None, chat_id: int, day: str, due: datetime, now: datetime, grace: timedelta
-) -> dict[str, Any]:
+def _group_rows(
+    group: planning.DueGroup, now: datetime, grace: timedelta
+) -> tuple[list[planning.SlotRow], datetime]:
+    """The rows every chat of the group gets, and its next due time."""
+    tz = group.timezone
+    try:
+        zone = get_zone(tz)
+    except KeyError:
+        _LOGGER.warning("%d chats have unknown time zone %r: using UTC", group.chats, tz)
+        tz = "UTC"
+        zone = get_zone(tz)
+    latest, following, missed = _slots(group.digest_time, tz, group.next_digest_at, now)
+    day = latest.astimezone(zone).date().isoformat()
+    rows = []
+    missed_day = group.next_digest_at.astimezone(zone).date().isoformat()
+    if missed and missed_day != day:
+        rows.append(_row(missed_day, group.next_digest_at, now, grace))
+    rows.append(_row(day, latest, now, grace))
+    return rows, following
+
+
+def _row(day: str, due: datetime, now: datetime, grace: timedelta) -> planning.SlotRow:
     late = now - due
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "chat_id": chat_id,
-        "local_date": day,
-        "due_at": due,
-        "state": outbox.PENDING,
-        "created_at": now,
-    }
     if late > grace:
-        row["state"] = outbox.SKIPPED
         hours = late.total_seconds() / 3600
-        row["reason"] = f"missed by {hours:.1f} h (catch-up grace {grace})"
-    return row
+        reason = f"missed by {hours:.1f} h (catch-up grace {grace})"
+        return planning.SlotRow(day, due, outbox.SKIPPED, reason)
+    return planning.SlotRow(day, due, outbox.PENDING)
 
 
 class DeliveryService:
@@ -173,6 +185,9 @@ class DeliveryService:
         self._task: asyncio.Task[None] | None = None
         self._recovered = False
         self.last_plan: PlanResult | None = None
+        # Plan what falls due before the pass after next: a late or slow tick still finds its
+        # rows planned.
+        self.lookahead = timedelta(seconds=2 * settings.planner_interval)
         # Set after every planner pass (tests and the sandbox wait on it).
         self.ticked = asyncio.Event()
         self.last_pass: PassStats | None = None
@@ -193,13 +208,16 @@ class DeliveryService:
             self._task = None
 
     async def tick(self, now: datetime | None = None) -> PlanResult:
-        """One planner pass (in a worker thread: planning 100k chats must not block replies)."""
+        """One planner pass (in a worker thread: planning 100k chats must not block replies).
+
+        Chats due before the next pass (``lookahead``) are planned now, so their rows are
+        waiting when their minute comes and the sender starts on time."""
         if not self._recovered:
             await asyncio.to_thread(self.broadcaster.recover)
             self._recovered = True
         moment = now or self.clock()
         result = await asyncio.to_thread(
-            plan_once, engine=self.engine, now=moment, grace=self.grace
+            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
         )
         self.last_plan = result
         if result.planned or result.skipped:
@@ -214,9 +232,21 @@ class DeliveryService:
         self.ticked.set()
         return result
 
+    def _next_due(self) -> datetime | None:
+        with Session(self.engine) as session:
+            return planning.next_pending_due(session=session, after=self.clock())
+
     async def _sender(self) -> None:
         while not self.broadcaster.stopping:
-            await self._wake.wait()
+            # Sleep until woken (a tick, a stop) or until the earliest row planned ahead is due.
+            timeout: float | None = None
+            with contextlib.suppress(SQLAlchemyError):  # a hiccup: the next tick wakes us
+                due = await asyncio.to_thread(self._next_due)
+                if due is not None:
+                    timeout = max(0.0, (due - self.clock()).total_seconds()) + _WAKE_MARGIN
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             if self.broadcaster.stopping:
                 break
