@@ -17,7 +17,7 @@ from bot.catalog.ranking import weights_from_settings
 from bot.config import Settings
 from bot.context import Deps
 from bot.views.render import Rendered, article_title, render_stats
-from storage import outbox
+from storage import outbox, planning
 from storage.articles import article_views, count_articles
 from storage.chats import subscriber_counts
 from storage.models import Chat, ChatTag, Tag
@@ -46,6 +46,9 @@ class RunReport:
     pending: int
     duration_s: float | None  # first to last message sent
     msgs_per_s: float | None
+    # Planner lag: send time minus due time of the run's sent digests (seconds).
+    lag_first_s: float | None = None
+    lag_max_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ class StatusReport:
     inactive: int
 
 
-def _run_report(run: RunSummary) -> RunReport:
+def _run_report(run: RunSummary, lag: planning.Lag | None) -> RunReport:
     c = run.counts
     duration = None
     rate = None
@@ -78,6 +81,8 @@ def _run_report(run: RunSummary) -> RunReport:
         pending=c[outbox.PENDING] + c[outbox.SENDING],
         duration_s=duration,
         msgs_per_s=rate,
+        lag_first_s=lag.first_s if lag else None,
+        lag_max_s=lag.max_s if lag else None,
     )
 
 
@@ -85,6 +90,7 @@ def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> S
     moment = now or utcnow()
     with Session(engine) as session:
         runs = outbox.recent_runs(session=session, limit=limit)
+        lags = planning.planner_lag(session=session, run_ids=[r.id for r in runs])
         states = outbox.state_counts(session=session)
         due = outbox.count_due_pending(session=session, now=moment)
         subscribers = sum(n for _, _, n in subscriber_counts(session=session))
@@ -95,7 +101,7 @@ def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> S
         )
     return StatusReport(
         now=moment,
-        runs=[_run_report(r) for r in runs],
+        runs=[_run_report(r, lags.get(r.id)) for r in runs],
         states=states,
         due_pending=due,
         subscribers=subscribers,
@@ -120,14 +126,16 @@ def format_status(report: StatusReport) -> str:
         return "\n".join(lines)
     header = (
         f"{'run':>5}  {'started (UTC)':<16}  {'planned':>7}  {'sent':>6}  {'failed':>6}  "
-        f"{'unknown':>7}  {'skipped':>7}  {'pending':>7}  {'duration':>8}  {'msg/s':>6}"
+        f"{'unknown':>7}  {'skipped':>7}  {'pending':>7}  {'duration':>8}  {'msg/s':>6}  "
+        f"{'lag first':>9}  {'lag max':>8}"
     )
     lines.append(header)
     for r in report.runs:
         lines.append(
             f"{r.id:>5}  {r.started_at:%Y-%m-%d %H:%M}  {r.planned:>7}  {r.sent:>6}  "
             f"{r.failed:>6}  {r.unknown:>7}  {r.skipped:>7}  {r.pending:>7}  "
-            f"{_fmt_num(r.duration_s) + 's':>8}  {_fmt_num(r.msgs_per_s):>6}"
+            f"{_fmt_num(r.duration_s) + 's':>8}  {_fmt_num(r.msgs_per_s):>6}  "
+            f"{_fmt_num(r.lag_first_s) + 's':>9}  {_fmt_num(r.lag_max_s) + 's':>8}"
         )
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -140,3 +141,30 @@ def test_rows_planned_ahead_are_dropped_when_the_schedule_changes(any_engine: En
         session.commit()
         assert planning.next_pending_due(session=session, after=NOW) is None
         assert session.scalars(select(Delivery)).all() == []
+
+
+def test_planner_lag_per_run(any_engine: Engine) -> None:
+    due = datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    with Session(any_engine) as session:
+        run = DigestRun(started_at=due)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        for chat_id, late in ((1, 0.4), (2, 1.5), (3, 30.0), (4, None)):
+            session.add(
+                Delivery(
+                    run_id=run.id,
+                    chat_id=chat_id,
+                    local_date="2026-03-29",
+                    due_at=due,
+                    state="sent" if late is not None else "pending",
+                    sent_at=due + timedelta(seconds=late) if late is not None else None,
+                )
+            )
+        session.commit()
+        lags = planning.planner_lag(session=session, run_ids=[run.id, run.id + 1])
+    [(run_id, lag)] = lags.items()
+    assert run_id == run.id and lag.sent == 3
+    assert lag.first_s == pytest.approx(0.4, abs=0.001)
+    assert lag.avg_s == pytest.approx(31.9 / 3, abs=0.001)
+    assert lag.max_s == pytest.approx(30.0, abs=0.001)
