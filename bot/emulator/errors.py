@@ -39,7 +39,3 @@ def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(
         429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
     )
-
-
-def not_found(message: str = "Not Found") -> ApiError:
-    return ApiError(404, message)

@@ -2,6 +2,8 @@
 
 Follows tdlib's ``parse_html`` (the code Telegram runs for ``parse_mode=HTML``): same tags,
 same attribute handling, same error texts. Offsets and lengths are in UTF-16 code units.
+It is longer than most modules because it is one port: the parser, entity closing and
+normalisation share tdlib's offsets and error texts, and split apart they would hide that.
 """
 
 from __future__ import annotations
@@ -10,28 +12,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.rules import ALLOWED_HTML_TAGS, utf16_len
+
 Entity = dict[str, Any]
 
-ALLOWED_TAGS = frozenset(
-    {
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "s",
-        "strike",
-        "del",
-        "u",
-        "ins",
-        "tg-spoiler",
-        "tg-emoji",
-        "span",
-        "pre",
-        "code",
-        "blockquote",
-    }
-)
 _SIMPLE_TAGS = {
     "b": "bold",
     "strong": "bold",
@@ -96,10 +80,6 @@ _LINK_SCHEMES = ("http", "https", "tg", "ton", "tonsite")
 
 class EntityParseError(ValueError):
     """The text cannot be parsed; str() is the part after ``can't parse entities: ``."""
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _char_units(ch: str) -> int:
@@ -233,7 +213,7 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> tuple[str, list
             if i >= n:
                 raise EntityParseError(f"Unclosed start tag at byte offset {byte_offsets[begin]}")
             tag = text[begin + 1 : i].lower()
-            if tag not in ALLOWED_TAGS:
+            if tag not in ALLOWED_HTML_TAGS:
                 raise EntityParseError(
                     f'Unsupported start tag "{tag}" at byte offset {byte_offsets[begin]}'
                 )
@@ -342,6 +322,23 @@ def parse_html(source: str, *, strict_ampersand: bool = True) -> tuple[str, list
     return "".join(result), entities
 
 
+def _same_span(entities: list[Entity], kind: str, start: int, length: int) -> Entity | None:
+    """The last entity if it is a ``kind`` spanning exactly ``start``/``length``: a
+    ``<pre><code class="language-x">`` pair becomes one ``pre`` entity with a language."""
+    last = entities[-1] if entities else None
+    if (
+        last is not None
+        and last["type"] == kind
+        and (last["offset"], last["length"])
+        == (
+            start,
+            length,
+        )
+    ):
+        return last
+    return None
+
+
 def _close_entity(top: _Open, end: int, inner_text: str, entities: list[Entity]) -> None:
     start, length = top.offset, end - top.offset
     tag = top.tag
@@ -366,25 +363,15 @@ def _close_entity(top: _Open, end: int, inner_text: str, entities: list[Entity])
         kind = "expandable_blockquote" if top.argument else "blockquote"
         entities.append({"type": kind, "offset": start, "length": length})
     elif tag == "pre":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "code"
-            and (last["offset"], last["length"]) == (start, length)
-            and last.get("language")
-        ):
-            last["type"] = "pre"
+        inner = _same_span(entities, "code", start, length)
+        if inner is not None and inner.get("language"):
+            inner["type"] = "pre"
         else:
             entities.append({"type": "pre", "offset": start, "length": length})
     elif tag == "code":
-        last = entities[-1] if entities else None
-        if (
-            last is not None
-            and last["type"] == "pre"
-            and (last["offset"], last["length"]) == (start, length)
-            and top.argument
-        ):
-            last["language"] = top.argument
+        outer = _same_span(entities, "pre", start, length)
+        if outer is not None and top.argument:
+            outer["language"] = top.argument
         else:
             entity: Entity = {"type": "code", "offset": start, "length": length}
             if top.argument:

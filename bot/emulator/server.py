@@ -14,8 +14,10 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from .state import ApiResponse, FakeTelegram
-from .webhook import is_loopback_host
+from bot.rules import is_loopback_host
+
+from .params import ApiResponse
+from .state import FakeTelegram
 
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import bad_request
+from bot.rules import is_loopback_host
 
-if TYPE_CHECKING:
-    from .state import FakeTelegram
+from .errors import bad_request
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +34,21 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_SECRET = 256
 
 
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+class UpdateSource(Protocol):
+    """What the pusher needs of the fake (its ``ChatStore``): pending updates and the signal."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    @property
+    def changed(self) -> asyncio.Event: ...
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]: ...
+
+    def remove_pending(self, update_id: int) -> bool: ...
+
+    def poke(self) -> None: ...
 
 
 def check_webhook_url(url: str, *, allow_non_loopback: bool) -> None:
@@ -96,7 +102,7 @@ class WebhookPusher:
 
     def __init__(
         self,
-        fake: FakeTelegram,
+        fake: UpdateSource,
         *,
         max_attempts: int,
         retry_delay: float,
@@ -175,12 +181,12 @@ class WebhookPusher:
         me = asyncio.current_task()
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as client:
             while True:
-                changed = self._fake._changed  # captured before checking, or we could miss a poke
+                changed = self._fake.changed  # captured before checking, or we could miss a poke
                 if not self.url or self._fake.closing:
                     if self._task is me:
                         self._task = None  # a setWebhook from now on starts a new task
                     return
-                pending = self._fake._updates
+                pending = self._fake.pending_updates
                 if not pending:
                     await changed.wait()
                     continue
@@ -197,11 +203,11 @@ class WebhookPusher:
             now = datetime.now(UTC)
             self.attempts.append(WebhookAttempt(update_id, url, attempt, now, status, error))
             if error is None:
-                self._fake._remove_pending(update_id)
+                self._fake.remove_pending(update_id)
                 return
             if url == self.url:
                 self.last_error_date, self.last_error_message = now, error
-            self._fake._poke()
+            self._fake.poke()
             if attempt < self.max_attempts:
                 delay = min(self.retry_delay * 2 ** (attempt - 1), self.max_retry_delay)
                 await asyncio.sleep(delay)
@@ -211,7 +217,7 @@ class WebhookPusher:
             self.max_attempts,
             self.last_error_message,
         )
-        if self._fake._remove_pending(update_id):
+        if self._fake.remove_pending(update_id):
             self.dropped.append(update)
 
     async def _post(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
+import io
 import logging
 import signal
 from collections.abc import Iterable, Iterator
@@ -33,6 +33,8 @@ from bot.content.ingest import ImportCounts, RawRecord, import_records, read_str
 from bot.context import Deps
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
+from bot.rules import is_loopback_host
+from bot.sandbox.web import web_handlers
 from storage import chats as chat_store
 from storage.articles import count_articles
 from storage.db import session_scope
@@ -47,20 +49,10 @@ SAMPLE_ARTICLES = Path(__file__).resolve().parents[2] / "data" / "sample-article
 # The newest sample article is this old right after the import.
 SAMPLE_AGE = timedelta(hours=1)
 _SHIFTED_FIELDS = ("published_at", "updated_at")
-TELEGRAM_LANGUAGES = ("en", "zh-hans")
 
 
 class SandboxError(Exception):
     """The sandbox cannot start as configured; the message says why and what to change."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +72,7 @@ class SandboxOptions:
         )
 
     def check(self) -> None:
-        if not is_loopback(self.host) and not self.allow_remote:
+        if not is_loopback_host(self.host) and not self.allow_remote:
             raise SandboxError(
                 f"refusing to serve the sandbox on {self.host!r}: it has no authentication and "
                 "listens on 127.0.0.1 only; set DIGESTBOT_SANDBOX_ALLOW_REMOTE=true as well to "
@@ -156,8 +148,6 @@ class Sandbox:
         *,
         fake: FakeTelegram | None = None,
     ) -> None:
-        from bot.sandbox.web import web_handlers
-
         self.settings = settings
         self.engine = engine
         self.options = options or SandboxOptions.from_settings(settings)
@@ -181,8 +171,6 @@ class Sandbox:
         return self.server.url + "/"
 
     async def start(self, *, err: IO[str] | None = None) -> Sandbox:
-        import io
-
         if self.options.samples is not None and self.options.samples.exists():
             self.samples = await asyncio.to_thread(
                 load_samples,

@@ -2,6 +2,8 @@
 
 Everything acts through the emulator's user-side API (``FakeTelegram.send_text``,
 ``press_button``, ``inline_query`` ...), so the bot sees exactly what Telegram would send it.
+One module for the web chat's whole HTTP surface (slightly over 400 lines), so its security
+headers, input checks and JSON shapes are reviewed in one place.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tornado.iostream
 import tornado.web
 
 from bot.emulator import FakeChat, FakeEvent, FakeMessage, FakeUser
+from bot.rules import MESSAGE_LIMIT
 
 if TYPE_CHECKING:
     from bot.sandbox import Sandbox
@@ -23,7 +26,9 @@ if TYPE_CHECKING:
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ANSWER_TIMEOUT = 15.0
 HEARTBEAT_SECONDS = 15.0
-MAX_TEXT = 4096
+# Telegram ``language_code`` values a web-chat user may pick: what real clients send, not the
+# product's languages (``bot.rules.LANGUAGES``); the bot maps them with ``language_from_code``.
+TELEGRAM_LANGUAGES = ("en", "zh-hans")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -192,7 +197,9 @@ def _int(data: dict[str, Any], name: str) -> int:
         raise ApiFailure(400, f"{name} must be an integer") from None
 
 
-def _text(data: dict[str, Any], name: str, *, limit: int = MAX_TEXT, required: bool = True) -> str:
+def _text(
+    data: dict[str, Any], name: str, *, limit: int = MESSAGE_LIMIT, required: bool = True
+) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
         raise ApiFailure(400, f"{name} must be a string")
@@ -218,8 +225,6 @@ class _State(_Api):
 
 class _Users(_Api):
     def post(self) -> None:
-        from bot.sandbox import TELEGRAM_LANGUAGES
-
         data = self.body()
         name = _text(data, "first_name", limit=64)
         language = data.get("language_code") or "en"

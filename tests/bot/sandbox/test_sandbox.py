@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from bot.content.ingest import read_stream
+from bot.rules import LANGUAGES, language_from_code
 from bot.sandbox import (
     SAMPLE_AGE,
     SAMPLE_ARTICLES,
@@ -25,6 +26,7 @@ from bot.sandbox import (
     serve,
     shift_records,
 )
+from bot.sandbox.web import TELEGRAM_LANGUAGES
 
 TIMEOUT = 15.0
 
@@ -126,6 +128,12 @@ def test_a_non_loopback_interface_needs_the_explicit_allow_flag(
     assert sandbox.server.host == "0.0.0.0"
     for host in ("127.0.0.1", "::1", "localhost"):
         SandboxOptions(host=host).check()
+
+
+def test_the_web_chat_language_picker_reaches_every_product_language() -> None:
+    # Telegram codes, not product languages: each must still land on a distinct one.
+    reached = [language_from_code(code) for code in TELEGRAM_LANGUAGES]
+    assert sorted(map(str, reached)) == sorted(LANGUAGES)
 
 
 async def test_serve_refuses_a_non_loopback_host_with_one_line(
