@@ -6,7 +6,7 @@
     --paid instead keeps the rate limiter on and sends ``allow_paid_broadcast`` requests, so
     the paid lane paces them at 1,000 msg/s (the case the 0.5 ms target is about).
     --ptb-stack sends through ``bot.send_message`` (PTB's full stack, httpx) instead of the
-    lean Bot API client (``bot.delivery.broadcaster.BotApiClient``, on aiohttp).
+    lean Bot API client (``bot.delivery.botapi.BotApiClient``, on aiohttp).
 
 The fake Bot API server runs in a separate process, so the bot's CPU time is its own:
 ``time.process_time()`` of the bot process (every thread, so the outbox's database work in
@@ -48,7 +48,8 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.config import load_settings
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.delivery.planner import plan_once
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from storage.db import make_engine, upgrade

@@ -120,7 +120,7 @@ async def _run(tmp: str, base: tuple[str, str], first: int, args: Any, *, ahead:
     while time.monotonic() < deadline:
         await service.tick()
         await asyncio.sleep(args.interval)
-        if service.last_pass is not None and service.last_pass.sent >= args.chats:
+        if broadcaster.total.sent >= args.chats:
             break
     await service.stop()
     await bot.shutdown()

@@ -13,6 +13,8 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.config import Settings
+from bot.content.feeds import poll_feeds_async
+from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
@@ -70,7 +72,25 @@ def build_application(
     application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
     handlers.register(application)
     install_jobs(application, engine=engine, settings=settings, clock=clock)
+    _install_feed_job(application, engine=engine, settings=settings)
     return application
+
+
+def _install_feed_job(application: BotApplication, *, engine: Engine, settings: Settings) -> None:
+    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job)."""
+    if not settings.feeds:
+        return
+
+    async def _feed_job(_context: BotContext) -> None:
+        # Failures of one feed are recorded per feed (backoff); anything else reaches the
+        # application's error handler.
+        with make_http_client() as client:
+            await poll_feeds_async(engine, settings, client=client)
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
+    )
 
 
 async def _post_init(application: BotApplication) -> None:

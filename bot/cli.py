@@ -73,7 +73,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         upgrade(engine)
         if args.command == "import":
-            from bot.content.ingest import run_import
+            from bot.content.importer import run_import
 
             return run_import(engine, settings, args.files, out=sys.stdout, err=sys.stderr)
         if args.command == "fetch":
@@ -81,12 +81,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_fetch(engine, settings, out=sys.stdout, err=sys.stderr)
         if args.command == "status":
-            from bot.catalog.ops import format_status, status
+            from bot.catalog.ops import status
+            from bot.views.reports import format_status
 
             print(format_status(status(engine=engine)))
             return 0
         if args.command == "digest":
-            from bot.catalog.ops import dry_run, format_dry_run
+            from bot.catalog.ops import dry_run
+            from bot.views.reports import format_dry_run
 
             print(format_dry_run(dry_run(engine=engine, settings=settings)))
             return 0

@@ -8,7 +8,7 @@ from telegram.ext import CommandHandler
 from bot.catalog import chats
 from bot.catalog.ops import stats_report
 from bot.context import BotContext
-from bot.views.render import Notice
+from bot.views.render import Notice, render_stats
 from handlers.common import blocking, notify, send
 
 
@@ -17,7 +17,10 @@ async def stats(update: Update, context: BotContext) -> None:
     if not chats.is_admin(context.deps, user.id if user else None):
         await notify(update, context, Notice.OPERATORS_ONLY)
         return
-    await send(update, await blocking(stats_report, context.deps, context.lang))
+    report = await blocking(stats_report, context.deps)
+    await send(
+        update, render_stats(report.status, report.subscribers, report.articles, context.lang)
+    )
 
 
 COMMANDS = [CommandHandler("stats", stats)]

@@ -80,13 +80,11 @@ def _drop_tag_cache(session: Session, _previous: object) -> None:
     session.info.pop(_TAG_CACHE, None)
 
 
-def upsert_tag(*, session: Session, slug: str, names: Mapping[str, str]) -> Tag:
-    """Create the tag or merge ``names`` into its existing names (new text wins per language)."""
-    return _upsert_tag(session, slug, names)[0]
+def merge_tag(*, session: Session, slug: str, names: Mapping[str, str]) -> tuple[Tag, bool]:
+    """Create the tag or merge ``names`` into its existing names (new text wins per language).
 
-
-def _upsert_tag(session: Session, slug: str, names: Mapping[str, str]) -> tuple[Tag, bool]:
-    """The tag, and whether an existing tag's names changed."""
+    The tag, and whether an existing tag's names changed.
+    """
     given = {lang: text for lang, text in names.items() if text}
     cache = _tag_cache(session)
     tag = cache.get(slug) or session.exec(select(Tag).where(Tag.slug == slug)).first()
@@ -115,7 +113,7 @@ def upsert_article(*, session: Session, data: ArticleData) -> UpsertResult:
     tag_names_changed = False
     tag_ids: list[int] = []
     for tag_data in data.tags:
-        tag, renamed = _upsert_tag(session, tag_data.slug, tag_data.names)
+        tag, renamed = merge_tag(session=session, slug=tag_data.slug, names=tag_data.names)
         tag_names_changed |= renamed
         assert tag.id is not None
         if tag.id not in tag_ids:
@@ -314,6 +312,15 @@ def _info(tag: Tag, counts: Mapping[int, int]) -> TagInfo:
     return TagInfo(
         id=tag.id, slug=tag.slug, names=dict(tag.names), article_count=counts.get(tag.id, 0)
     )
+
+
+def tag_slugs(*, session: Session) -> dict[int, str]:
+    """Every tag's slug by id."""
+    return {
+        int(i): str(slug)
+        for i, slug in session.exec(select(Tag.id, Tag.slug))
+        if i is not None  # the primary key, never NULL in a stored row
+    }
 
 
 def tags_with_counts(*, session: Session) -> list[TagInfo]:

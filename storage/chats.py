@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
@@ -85,11 +88,17 @@ def set_tag_followed(*, session: Session, chat_id: int, tag_id: int, followed: b
         )
 
 
-def deactivate_chat(*, session: Session, chat_id: int) -> None:
+def deactivate_chats(
+    *, session: Session, chat_ids: Iterable[int], now: datetime | None = None
+) -> None:
     """The bot was blocked or removed: keep the settings, send nothing more."""
-    session.execute(
-        update(Chat).where(col(Chat.id) == chat_id).values(active=False, updated_at=utcnow())
-    )
+    ids = sorted(set(chat_ids))
+    if ids:
+        session.execute(
+            update(Chat)
+            .where(col(Chat.id).in_(ids))
+            .values(active=False, updated_at=now or utcnow())
+        )
 
 
 def migrate_chat(*, session: Session, old_id: int, new_id: int) -> None:
@@ -114,3 +123,26 @@ def subscriber_counts(*, session: Session) -> list[tuple[str | None, str, int]]:
         .group_by(col(Chat.language), col(Chat.type))
     )
     return [(lang, kind, int(n)) for lang, kind, n in rows]
+
+
+def count_inactive_chats(*, session: Session) -> int:
+    """Chats the bot was blocked in or removed from (``active`` False)."""
+    return int(session.exec(select(func.count()).select_from(Chat).where(~col(Chat.active))).one())
+
+
+def digest_subscriptions(*, session: Session) -> list[tuple[str | None, tuple[int, ...], int]]:
+    """(language, followed tag ids ascending, article count) of each subscribed, active chat."""
+    chats = session.exec(
+        select(Chat.id, Chat.language, Chat.article_count).where(
+            col(Chat.subscribed), col(Chat.active)
+        )
+    ).all()
+    followed: dict[int, list[int]] = {}
+    for chat_id, tag_id in session.exec(
+        select(ChatTag.chat_id, ChatTag.tag_id).order_by(col(ChatTag.chat_id), col(ChatTag.tag_id))
+    ):
+        followed.setdefault(int(chat_id), []).append(int(tag_id))
+    return [
+        (language, tuple(followed.get(int(chat_id), ())), int(count))
+        for chat_id, language, count in chats
+    ]

@@ -10,7 +10,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -63,6 +65,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def conflict_insert(session: Session, table: Table) -> PgInsert | SqliteInsert:
+    """The session's dialect's INSERT, which has ``on_conflict_do_nothing`` (the one switch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
 def insert_ignoring_conflicts(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
@@ -70,8 +79,7 @@ def insert_ignoring_conflicts(
     concurrent updates (or a replay after a crash) may both try to create."""
     if not rows:
         return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(list(rows)).on_conflict_do_nothing())
+    session.execute(conflict_insert(session, table).values(list(rows)).on_conflict_do_nothing())
 
 
 @contextmanager

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, update
-from sqlmodel import Session, col
-from sqlmodel import select as sm_select
+from sqlmodel import Session
 
+from storage.chats import deactivate_chats
 from storage.models import Chat, ChatTag, DeliveredArticle, Delivery, DigestRun
 from storage.types import UTCDateTime
 
@@ -272,9 +272,7 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
         insert_delivered(session=session, pairs=pairs, now=now)
     dead = sorted({o.chat_id for o in outcomes if o.deactivate_chat})
     if dead:
-        session.execute(
-            update(_CHAT).where(_CHAT.c.id.in_(dead)).values(active=False, updated_at=now)
-        )
+        deactivate_chats(session=session, chat_ids=dead, now=now)
     runs = sorted({o.run_id for o in outcomes if o.state == SENT and o.run_id is not None})
     if runs:
         session.execute(
@@ -402,11 +400,3 @@ def state_counts(*, session: Session) -> dict[str, int]:
     ).all()
     found = {str(s): int(n) for s, n in rows}
     return {s: found.get(s, 0) for s in STATES}
-
-
-def deliveries_for_chat(*, session: Session, chat_id: int) -> list[Delivery]:
-    return list(
-        session.exec(
-            sm_select(Delivery).where(col(Delivery.chat_id) == chat_id).order_by(col(Delivery.id))
-        )
-    )

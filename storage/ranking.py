@@ -18,17 +18,18 @@ always deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, and_, bindparam, exists, func, type_coerce
+from sqlalchemy import ColumnElement, Float, Table, and_, bindparam, exists, type_coerce
+from sqlalchemy.sql import FromClause
 from sqlmodel import Session, col, select
 
 from storage.chats import followed_tag_ids
-from storage.db import insert_ignoring_conflicts
 from storage.models import Article, ArticleTag, DeliveredArticle
-from storage.types import utcnow
+
+_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +45,20 @@ class RankWeights:
             raise ValueError("ranking weights must not be negative")
 
 
-def score_expression(weights: RankWeights) -> ColumnElement[float]:
-    """``hot*w_hot + quality*w_quality + impact*w_impact`` as SQL (weights bound as floats)."""
+def score_expression(
+    weights: RankWeights, source: FromClause | None = None
+) -> ColumnElement[float]:
+    """``hot*w_hot + quality*w_quality + impact*w_impact`` as SQL (weights bound as floats).
+
+    The one definition of the score: ranking and search order by it. ``source`` is the
+    ``article`` table (default) or a subquery selecting its ``hot``, ``quality``, ``impact``.
+    """
     # Float binds keep PostgreSQL from doing integer arithmetic and let SQLite cache one plan.
     w_hot = bindparam("w_hot", weights.hot, type_=Float())
     w_quality = bindparam("w_quality", weights.quality, type_=Float())
     w_impact = bindparam("w_impact", weights.impact, type_=Float())
-    total = (
-        col(Article.hot) * w_hot + col(Article.quality) * w_quality + col(Article.impact) * w_impact
-    )
+    c = (source if source is not None else _ARTICLE).c
+    total = c.hot * w_hot + c.quality * w_quality + c.impact * w_impact
     return type_coerce(total, Float())
 
 
@@ -150,46 +156,3 @@ def latest_article_ids(
         limit
     )
     return [row for row in session.exec(statement).all() if row is not None]
-
-
-def count_candidates(
-    *,
-    session: Session,
-    chat_id: int | None,
-    since: datetime,
-    until: datetime | None = None,
-    tag_ids: Sequence[int] | None = None,
-    exclude_delivered: bool = True,
-) -> int:
-    """How many articles ``top_article_ids`` could return for these filters (no limit)."""
-    conditions = _candidate_filters(
-        session=session,
-        chat_id=chat_id,
-        since=since,
-        until=until,
-        tag_ids=tag_ids,
-        exclude_delivered=exclude_delivered,
-    )
-    if conditions is None:
-        return 0
-    total = session.exec(select(func.count()).select_from(Article).where(*conditions))
-    return int(total.one())
-
-
-def mark_delivered(
-    *,
-    session: Session,
-    chat_id: int,
-    article_ids: Iterable[int],
-    delivered_at: datetime | None = None,
-) -> None:
-    """Record that the chat received these articles; repeats are ignored (no commit)."""
-    when = delivered_at or utcnow()
-    rows = [
-        {"chat_id": chat_id, "article_id": article_id, "delivered_at": when}
-        for article_id in dict.fromkeys(article_ids)
-    ]
-    if not rows:
-        return
-    # A digest re-sent after a crash must not fail on rows it already wrote.
-    insert_ignoring_conflicts(session, DeliveredArticle.__table__, rows)  # type: ignore[attr-defined]

@@ -38,3 +38,54 @@ class ArticleView:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self.title)
+
+
+# --- operations reports (``bot.catalog.ops`` builds them, ``bot.views`` renders them) --------
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    planned: int
+    sent: int
+    failed: int
+    unknown: int
+    skipped: int
+    pending: int
+    duration_s: float | None  # first to last message sent
+    msgs_per_s: float | None
+    # Planner lag: send time minus due time of the run's sent digests (seconds).
+    lag_first_s: float | None = None
+    lag_max_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    now: datetime
+    runs: list[RunReport]
+    states: dict[str, int]
+    due_pending: int
+    subscribers: int
+    inactive: int
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunKind:
+    """One kind of chat (language × followed tags × count) and what it would get today."""
+
+    language: str
+    tags: tuple[str, ...]  # slugs; empty = all tags
+    count: int
+    chats: int
+    articles: list[ArticleView]  # best first
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    """What the admins' /stats shows: the status, subscribers by (language, chat type), articles."""
+
+    status: StatusReport
+    subscribers: list[tuple[str | None, str, int]]
+    articles: int

@@ -35,10 +35,12 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Float, Integer, Table, column, select, text, true
+from sqlalchemy.sql import FromClause
 from sqlmodel import Session
 
-from storage.ranking import RankWeights
+from storage.models import Article
+from storage.ranking import RankWeights, score_expression
 
 MAX_QUERY_CHARS = 256  # longer input is cut: no real query needs more, and it bounds the work
 MAX_TERMS = 12
@@ -55,8 +57,6 @@ _PG_VECTOR = (
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
 # Characters with no case that cjk_grams() indexes; must match migration 0006's CJK_RUN.
 _GRAM_RUN = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+")
-_SCORE = "(a.hot * :w_hot + a.quality * :w_quality + a.impact * :w_impact)"
-_TIEBREAK = f"{_SCORE} DESC, a.published_at DESC, a.id DESC"
 
 
 def query_terms(query: str) -> list[str]:
@@ -81,6 +81,9 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+_ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
+
+
 def search_article_ids(
     *,
     session: Session,
@@ -93,26 +96,53 @@ def search_article_ids(
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
-    weights = weights or RankWeights()
-    params: dict[str, Any] = {
-        "w_hot": weights.hot,
-        "w_quality": weights.quality,
-        "w_impact": weights.impact,
-        "limit": limit,
-        "offset": max(offset, 0),
-    }
+    params: dict[str, Any] = {}
     dialect = session.get_bind().dialect.name
-    sql: str | None
     if dialect == "sqlite":
-        sql = _sqlite_sql(session, terms, params)
+        matches = _sqlite_matches(session, terms, params)
+        if matches is None:
+            return []
     elif dialect == "postgresql":
-        sql = _postgres_sql(terms, params)
+        matches = _postgres_matches(terms, params)
     else:  # pragma: no cover - only the two supported backends
         raise NotImplementedError(f"search is not implemented for {dialect}")
-    if sql is None:
-        return []
-    rows = session.connection().execute(text(sql), params).all()
-    return [int(row[0]) for row in rows]
+    m = (
+        text(matches)
+        .bindparams(**params)
+        .columns(column("id", Integer), column("in_title"), column("relevance", Float))
+        .cte("m")
+    )
+    if dialect == "sqlite":
+        articles: FromClause = _ARTICLE
+        source = m.join(_ARTICLE, _ARTICLE.c.id == m.c.id)
+        relevance = m.c.relevance.asc()  # bm25: lower is better
+    else:
+        # LATERAL + OFFSET 0 keeps a nested loop of primary-key probes: with a plain join the
+        # planner misjudges the candidate count and hashes a sequential scan of article.
+        a = _ARTICLE.c
+        articles = (
+            select(a.id, a.hot, a.quality, a.impact, a.published_at)
+            .where(a.id == m.c.id)
+            .offset(0)
+            .lateral("a")
+        )
+        source = m.join(articles, true())
+        relevance = m.c.relevance.desc()
+    statement = (
+        select(articles.c.id)
+        .select_from(source)
+        .order_by(
+            m.c.in_title.desc(),
+            relevance,
+            # The ranking score, defined once in storage.ranking; then newer, then higher id.
+            score_expression(weights or RankWeights(), articles).desc(),
+            articles.c.published_at.desc(),
+            articles.c.id.desc(),
+        )
+        .limit(limit)
+        .offset(max(offset, 0))
+    )
+    return [int(row[0]) for row in session.execute(statement).all()]
 
 
 def _trigram_expansion(session: Session, term: str) -> list[str] | None:
@@ -131,7 +161,8 @@ def _trigram_expansion(session: Session, term: str) -> list[str] | None:
     return None if len(terms) > MAX_EXPANSION else terms
 
 
-def _sqlite_sql(session: Session, terms: list[str], params: dict[str, Any]) -> str | None:
+def _sqlite_matches(session: Session, terms: list[str], params: dict[str, Any]) -> str | None:
+    """The candidate matches: columns ``id``, ``in_title``, ``relevance`` (lower is better)."""
     where: list[str] = []
     groups: list[str] = []
     title_all: list[str] = []
@@ -175,12 +206,9 @@ def _sqlite_sql(session: Session, terms: list[str], params: dict[str, Any]) -> s
     # after SEARCH_CANDIDATES, so a term found in half the corpus costs no more than a rare one;
     # bm25 and the LIKEs are only evaluated for those rows.
     return (
-        f"WITH c AS (SELECT rowid AS id, ({' AND '.join(title_all)}) AS in_title, "
+        f"SELECT rowid AS id, ({' AND '.join(title_all)}) AS in_title, "
         f"{relevance} AS relevance FROM article_fts WHERE {' AND '.join(where)} "
-        "ORDER BY rowid DESC LIMIT :candidates) "
-        "SELECT a.id FROM c JOIN article AS a ON a.id = c.id "
-        f"ORDER BY c.in_title DESC, c.relevance, {_TIEBREAK} "
-        "LIMIT :limit OFFSET :offset"
+        "ORDER BY rowid DESC LIMIT :candidates"
     )
 
 
@@ -193,7 +221,8 @@ def term_grams(term: str) -> tuple[list[str], bool]:
     return grams, len(runs) == 1 and runs[0] == term and len(term) <= 2
 
 
-def _postgres_sql(terms: list[str], params: dict[str, Any]) -> str:
+def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
+    """The candidate matches: columns ``id``, ``in_title``, ``relevance`` (higher is better)."""
     if any(_CJK.search(term) for term in terms):
         title_all: list[str] = []
         body_all: list[str] = []
@@ -210,27 +239,18 @@ def _postgres_sql(terms: list[str], params: dict[str, Any]) -> str:
                 )
         summary_hits = " + ".join(f"(t.summary ILIKE :p{i})::int" for i in range(len(terms)))
         matches = (
-            f"SELECT t.article_id, bool_or({' AND '.join(title_all)}) AS in_title, "
+            f"SELECT t.article_id AS id, bool_or({' AND '.join(title_all)}) AS in_title, "
             f"max({summary_hits})::float AS relevance "
             f"FROM article_text AS t WHERE {' AND '.join(body_all)} GROUP BY t.article_id"
         )
     else:
         params["query"] = " ".join(terms)
         matches = (
-            "SELECT t.article_id, "
+            "SELECT t.article_id AS id, "
             "bool_or(to_tsvector('simple'::regconfig, t.title) @@ q.query) AS in_title, "
             f"max(ts_rank({_PG_VECTOR}, q.query)) AS relevance "
             "FROM article_text AS t, plainto_tsquery('simple'::regconfig, :query) AS q(query) "
             f"WHERE {_PG_VECTOR} @@ q.query GROUP BY t.article_id"
         )
     params["candidates"] = SEARCH_CANDIDATES
-    matches += " ORDER BY t.article_id DESC LIMIT :candidates"
-    # LATERAL + OFFSET 0 keeps a nested loop of primary-key probes: with a plain join the
-    # planner misjudges the candidate count and hashes a sequential scan of article.
-    return (
-        f"WITH m AS ({matches}) "
-        "SELECT a.id FROM m CROSS JOIN LATERAL (SELECT id, hot, quality, impact, published_at "
-        "FROM article WHERE article.id = m.article_id OFFSET 0) AS a "
-        f"ORDER BY m.in_title DESC, m.relevance DESC, {_TIEBREAK} "
-        "LIMIT :limit OFFSET :offset"
-    )
+    return matches + " ORDER BY t.article_id DESC LIMIT :candidates"

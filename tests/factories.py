@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.articles import ArticleData, TagData, upsert_article
-from storage.models import Article
+from storage.articles import ArticleData, TagData, merge_tag, upsert_article
+from storage.models import Article, Delivery, Tag
+from storage.outbox import insert_delivered
+from storage.ranking import RankWeights, top_article_ids
+from storage.types import utcnow
 
 _counter = itertools.count(1)
 
@@ -89,3 +92,53 @@ def article_record(**overrides: Any) -> dict[str, Any]:
         else:
             record[key] = value
     return record
+
+
+def upsert_tag(*, session: Session, slug: str, names: Mapping[str, str]) -> Tag:
+    """Create the tag or merge ``names`` into its names, as an import does (no commit)."""
+    return merge_tag(session=session, slug=slug, names=names)[0]
+
+
+def mark_delivered(
+    *,
+    session: Session,
+    chat_id: int,
+    article_ids: Sequence[int],
+    delivered_at: datetime | None = None,
+) -> None:
+    """Record that the chat received these articles, as a sent digest does (no commit)."""
+    pairs = [(chat_id, article_id) for article_id in dict.fromkeys(article_ids)]
+    insert_delivered(session=session, pairs=pairs, now=delivered_at or utcnow())
+
+
+def count_candidates(
+    *,
+    session: Session,
+    chat_id: int | None,
+    since: datetime,
+    until: datetime | None = None,
+    tag_ids: Sequence[int] | None = None,
+    exclude_delivered: bool = True,
+) -> int:
+    """How many articles ``top_article_ids`` can return for these filters (no limit)."""
+    return len(
+        top_article_ids(
+            session=session,
+            chat_id=chat_id,
+            limit=2**31 - 1,
+            since=since,
+            until=until,
+            weights=RankWeights(),
+            tag_ids=tag_ids,
+            exclude_delivered=exclude_delivered,
+        )
+    )
+
+
+def deliveries_for_chat(*, session: Session, chat_id: int) -> list[Delivery]:
+    """The chat's outbox rows, oldest first."""
+    return list(
+        session.exec(
+            select(Delivery).where(col(Delivery.chat_id) == chat_id).order_by(col(Delivery.id))
+        )
+    )

@@ -6,16 +6,22 @@ Each call is one short read transaction and returns read models ready for the re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 
-from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
+from bot.catalog.ranking import (
+    digest_candidates,
+    ranked_article_ids,
+    top_for_tags,
+    top_today,
+    weights_from_settings,
+)
 from bot.context import Deps
 from bot.digest_time import get_zone
 from bot.views.callbacks import parse_article_payload
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage.db import session_scope
-from storage.ranking import latest_article_ids, top_article_ids
+from storage.ranking import latest_article_ids
 from storage.schemas import ArticleView, TagInfo
 from storage.search import search_article_ids
 
@@ -72,15 +78,13 @@ def tag_articles(
         now = deps.clock()
         ids = top_for_tags(
             session=session, settings=deps.settings, tag_ids=[tag.id], limit=limit, now=now
-        ) or top_article_ids(  # nothing recent: the tag's best articles of all time
+        ) or ranked_article_ids(  # nothing recent: the tag's best articles of all time
             session=session,
-            chat_id=None,
+            settings=deps.settings,
+            now=now,
             limit=limit,
-            since=datetime.min.replace(tzinfo=UTC),
-            until=now,
-            weights=weights_from_settings(deps.settings),
             tag_ids=[tag.id],
-            exclude_delivered=False,
+            window="all",
         )
         return TagListing(tag, article_store.article_views(session=session, ids=ids))
 

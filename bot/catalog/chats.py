@@ -193,4 +193,4 @@ def is_admin(deps: Deps, user_id: int | None) -> bool:
 def bot_left(deps: Deps, *, chat_id: int) -> None:
     """Blocked in a private chat or removed from a group: keep settings, send nothing more."""
     with session_scope(deps.engine) as session:
-        chat_store.deactivate_chat(session=session, chat_id=chat_id)
+        chat_store.deactivate_chats(session=session, chat_ids=[chat_id])

@@ -1,4 +1,4 @@
-"""Polling DIGESTBOT_FEEDS: conditional GET, error backoff, import through ``bot.content.ingest``.
+"""Polling DIGESTBOT_FEEDS: conditional GET, error backoff, import through ``bot.content.importer``.
 
 ``poll_feeds`` is synchronous (httpx + SQLAlchemy); the scheduler calls ``poll_feeds_async``,
 which runs it in a worker thread so the bot's event loop never blocks on a slow feed.
@@ -17,18 +17,19 @@ from typing import IO, Literal
 import httpx
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from bot.config import Settings
-from bot.content.ingest import (
+from bot.content.formats import read_stream
+from bot.content.importer import (
     ImportCounts,
-    SourceError,
     import_records,
     is_url,
     make_http_client,
     read_limited,
-    read_stream,
 )
+from bot.content.records import SourceError
+from storage.db import session_scope
+from storage.feeds import feed_state, save_feed_state
 from storage.models import FeedState
 
 log = logging.getLogger(__name__)
@@ -120,8 +121,8 @@ def poll_feed(
     err: IO[str],
 ) -> FeedOutcome:
     """Poll one feed (URL or local path) unless it is backing off; import what is new."""
-    with Session(engine, expire_on_commit=False) as session:
-        state = session.get(FeedState, url) or FeedState(url=url)
+    with session_scope(engine) as session:
+        state = feed_state(session=session, url=url)
     if state.retry_at is not None and now < state.retry_at:
         return FeedOutcome(
             url, "skipped", retry_at=state.retry_at, failures=state.failures, error=state.last_error
@@ -164,9 +165,8 @@ def poll_feed(
 
 def _save(engine: Engine, state: FeedState) -> None:
     try:
-        with Session(engine) as session:
-            session.merge(state)
-            session.commit()
+        with session_scope(engine) as session:
+            save_feed_state(session=session, state=state)
     except SQLAlchemyError:
         # Losing one poll's validators only costs a full download next time.
         log.exception("could not save the state of feed %s", state.url)

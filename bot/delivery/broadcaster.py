@@ -27,122 +27,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
-import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
-from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
-    Conflict,
     Forbidden,
-    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
     TimedOut,
 )
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
+from bot.delivery.botapi import (
+    NO_PREVIEW,
+    BotApiClient,
+    fast_client_for,
+    message_body,
+    message_id,
+    reached_telegram,
+)
 from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from storage import outbox
 from storage.chats import migrate_chat
-from storage.outbox import Outcome, SendingPolicy
+from storage.db import session_scope
+from storage.outbox import Outcome
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class _NotSent(Exception):
-    """Cause of a TelegramError raised before any byte of the request left (safe to retry)."""
-
-
-class _MaybeSent(Exception):
-    """Cause of a TelegramError raised after the request was written (never retried)."""
-
-
-# Errors raised before any byte of the request reached the server.
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.UnsupportedProtocol,
-    _NotSent,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOptions:
-    workers: int = 16  # requests in flight (or waiting in the rate limiter) at once
-    claim_batch: int = 16  # rows marked ``sending`` per transaction
-    flush_every: int = 32  # outcomes written per transaction
-    flush_interval: float = 0.25
-    max_network_retries: int = 5
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    shutdown_grace: float = 3.0
-    sending_policy: SendingPolicy = "unknown"
-    allow_paid_broadcast: bool = False
-    # Send through the lean aiohttp Bot API client (``BotApiClient``) instead of ``send_message``
-    # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
-    # same errors. False: always PTB's full stack.
-    fast_path: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryOptions:
-        return cls(
-            workers=settings.delivery_workers,
-            claim_batch=settings.delivery_batch,
-            sending_policy=settings.sending_policy,
-            allow_paid_broadcast=settings.allow_paid_broadcast,
-        )
-
-
-@dataclass(slots=True)
-class PassStats:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    unknown: int = 0
-    skipped: int = 0
-    returned: int = 0  # given back as pending (stop, retries exhausted)
-    migrated: int = 0
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
-
-    def add(self, outcome: Outcome) -> None:
-        if outcome.state == outbox.SENT:
-            self.sent += 1
-        elif outcome.state == outbox.FAILED:
-            self.failed += 1
-        elif outcome.state == outbox.UNKNOWN:
-            self.unknown += 1
-        elif outcome.state == outbox.SKIPPED:
-            self.skipped += 1
-        else:
-            self.returned += 1
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
 
 
 @dataclass(slots=True)
@@ -194,11 +117,10 @@ class Broadcaster:
 
     def recover(self) -> int:
         """At start: apply the policy to rows left in ``sending`` by a crash."""
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             count = outbox.recover_sending(
                 session=session, policy=self.options.sending_policy, now=self._now()
             )
-            session.commit()
         if count:
             _LOGGER.warning(
                 "%d deliveries were cut off by a crash: marked %s",
@@ -321,14 +243,15 @@ class Broadcaster:
 
     def _claim(self, outcomes: list[Outcome] | None = None) -> list[DigestPlan]:
         now = self._now()
-        with Session(self.engine, expire_on_commit=False) as session:
+        with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
             if outcomes:
                 outbox.record_outcomes(session=session, outcomes=outcomes, now=now)
             claimed = outbox.claim_pending(session=session, now=now, limit=self.options.claim_batch)
-            session.commit()  # ``sending`` is durable before any request goes out
-            if not claimed:
-                return []
+        # Committed: ``sending`` is durable before any request goes out.
+        if not claimed:
+            return []
+        with session_scope(self.engine) as session:
             return self.builder.build(session=session, deliveries=claimed, now=now)
 
     async def _flush(self) -> None:
@@ -338,23 +261,20 @@ class Broadcaster:
         await asyncio.to_thread(self._write_outcomes, outcomes)
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
             outbox.record_outcomes(session=session, outcomes=outcomes, now=self._now())
-            session.commit()
 
     def _finish_runs(self) -> None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
             outbox.finish_runs(session=session, now=self._now())
-            session.commit()
 
     def _migrate(self, old_id: int, new_id: int) -> None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
             migrate_chat(session=session, old_id=old_id, new_id=new_id)
             outbox.move_deliveries(session=session, old_chat_id=old_id, new_chat_id=new_id)
-            session.commit()
 
     # --- one message ---------------------------------------------------------------------
 
@@ -407,27 +327,17 @@ class Broadcaster:
                 return self._fail(
                     job, outbox.FAILED, f"bad request: {exc.message}", deactivate=gone
                 )
-            except TimedOut as exc:
-                if (
-                    not isinstance(exc.__cause__, _NOT_SENT)
-                    and "pool timeout" not in str(exc).lower()
-                ):
-                    return self._fail(job, outbox.UNKNOWN, f"timed out after sending: {exc}")
-                outcome = await self._backoff(job, retries, f"timed out before sending: {exc}")
-                if outcome is not None:
-                    return outcome
-                retries += 1
-                continue
-            except NetworkError as exc:
-                cause = exc.__cause__
-                if isinstance(cause, httpx.HTTPError | _MaybeSent) and not isinstance(
-                    cause, _NOT_SENT
-                ):
-                    # The connection broke after the request was written: it may have arrived.
-                    return self._fail(job, outbox.UNKNOWN, f"connection lost: {exc}")
+            except NetworkError as exc:  # TimedOut included
+                timed_out = isinstance(exc, TimedOut)
+                if reached_telegram(exc):
+                    # A read timeout, or the connection broke after the request was written:
+                    # it may have arrived, and a retry could deliver twice.
+                    reason = "timed out after sending" if timed_out else "connection lost"
+                    return self._fail(job, outbox.UNKNOWN, f"{reason}: {exc}")
                 # Telegram answered (5xx, maybe an HTML 502 page), or a connect error: nothing
                 # was delivered.
-                outcome = await self._backoff(job, retries, f"network: {exc}")
+                reason = "timed out before sending" if timed_out else "network"
+                outcome = await self._backoff(job, retries, f"{reason}: {exc}")
                 if outcome is not None:
                     return outcome
                 retries += 1
@@ -456,7 +366,7 @@ class Broadcaster:
                 text=digest.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=digest.markup,
-                link_preview_options=_NO_PREVIEW,
+                link_preview_options=NO_PREVIEW,
                 rate_limit_args=job.ticket,
                 **extra,
             )
@@ -465,7 +375,7 @@ class Broadcaster:
         limiter = self.bot.rate_limiter
         if limiter is None:
             job.ticket.dispatched = True
-            return _message_id(await self._post_message(job.chat_id, body))
+            return message_id(await self._post_message(job.chat_id, body))
         # The same limiter object and call PTB's ExtBot makes for every request, so replies
         # keep their priority and a 429 pauses everything.
         data: dict[str, Any] = {"chat_id": job.chat_id}
@@ -474,48 +384,29 @@ class Broadcaster:
         result = await limiter.process_request(
             self._post_message, (job.chat_id, body), {}, "sendMessage", data, job.ticket
         )
-        return _message_id(result)
+        return message_id(result)
 
     async def _post_message(self, chat_id: int, body: bytes) -> dict[str, Any]:
         """POST sendMessage; its ``result`` (what PTB's request callbacks return)."""
         client = self._client
         assert client is not None
-        status, payload = await client.post("sendMessage", b'{"chat_id":%d,%s' % (chat_id, body))
-        if not HTTPStatus.OK <= status <= 299:
-            raise api_error(status, payload)
-        try:
-            answer = json.loads(payload.decode("utf-8", "replace"))
-        except ValueError as exc:
-            raise TelegramError("Invalid server response") from exc
-        result: dict[str, Any] = answer["result"]
-        return result
+        return await client.call("sendMessage", b'{"chat_id":%d,%s' % (chat_id, body))
 
     def _body(self, digest: RenderedDigest) -> bytes:
         """The JSON body after ``{"chat_id":N,`` — serialised once per rendered digest."""
         found = self._bodies.get(id(digest))
         if found is not None and found[0] is digest:
             return found[1]
-        fields: dict[str, Any] = {
-            "text": digest.text,
-            "parse_mode": ParseMode.HTML.value,
-            "link_preview_options": _NO_PREVIEW.to_dict(),
-        }
-        if digest.markup is not None:
-            fields["reply_markup"] = digest.markup.to_dict()
-        if self.options.allow_paid_broadcast:
-            fields["allow_paid_broadcast"] = True
-        defaults = self.bot.defaults
-        if defaults is not None:
-            # What ExtBot would insert from Defaults for sendMessage (the rest is explicit).
-            if defaults.disable_notification is not None:
-                fields["disable_notification"] = defaults.disable_notification
-            if defaults.protect_content is not None:
-                fields["protect_content"] = defaults.protect_content
-        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        encoded = message_body(
+            digest.text,
+            digest.markup,
+            defaults=self.bot.defaults,
+            allow_paid_broadcast=self.options.allow_paid_broadcast,
+        )
         if len(self._bodies) > 10_000:
             self._bodies.clear()
-        self._bodies[id(digest)] = (digest, encoded[1:])
-        return encoded[1:]
+        self._bodies[id(digest)] = (digest, encoded)
+        return encoded
 
     async def _backoff(self, job: _Job, retries: int, reason: str) -> Outcome | None:
         """Sleep before a retry; an Outcome instead when retries are exhausted or stopping."""
@@ -527,191 +418,3 @@ class Broadcaster:
         if self._stop.is_set():
             return self._give_back(job, "stopped before retrying")
         return None
-
-
-# --- the lean Bot API client (broadcast fast path) ------------------------------------------
-
-# Raised only while the connector was still getting a connection (connect refused, DNS, TLS
-# handshake, connect timeout): no byte of the request can have left. aiohttp < 3.10 has no
-# ``ConnectionTimeoutError``; there a connect timeout is a plain ``ServerTimeoutError``, the
-# same class as a read timeout, so it counts as "may have been sent" (the safe side).
-_CONNECT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientConnectorError,) + (
-    (aiohttp.ConnectionTimeoutError,) if hasattr(aiohttp, "ConnectionTimeoutError") else ()
-)
-
-
-class BotApiClient:
-    """``POST <base_url>/<method>`` with a pre-serialised JSON body, over one aiohttp session.
-
-    The broadcast's hot path, where PTB's generic stack (object building, form encoding, the
-    httpx connection pool, ``Message`` parsing) costs several times the work itself. HTTP,
-    keep-alive and TLS are aiohttp's (``ClientSession`` over a ``TCPConnector``); the session
-    is opened on the first request and closed by ``aclose``. Errors are raised as the same PTB
-    exceptions ``BaseRequest`` raises; their ``__cause__`` says whether the request can have
-    reached Telegram (``_MaybeSent``) or not (``_NotSent``), and its own ``__cause__`` is the
-    aiohttp exception.
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        connect_timeout: float | None = 5.0,
-        read_timeout: float | None = 5.0,
-        ssl_context: ssl.SSLContext | None = None,
-        connections: int = 16,
-        keepalive_timeout: float = 15.0,
-    ) -> None:
-        url = urlsplit(base_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"unsupported Bot API URL scheme: {url.scheme!r}")
-        self._base = base_url.rstrip("/")
-        self._ssl: ssl.SSLContext | bool = True
-        if url.scheme == "https":
-            # The trust store PTB's own httpx transport uses (certifi, SSL_CERT_FILE/DIR).
-            self._ssl = ssl_context or httpx.create_ssl_context()
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.connections = max(1, connections)
-        self.keepalive_timeout = keepalive_timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self.connections,
-            keepalive_timeout=self.keepalive_timeout,
-            ssl=self._ssl,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            # Bounded per phase: a connect timeout proves nothing was sent, a read timeout
-            # does not. No overall or pool timeout (at most ``connections`` requests at once).
-            timeout=aiohttp.ClientTimeout(
-                total=None,
-                connect=None,
-                sock_connect=self.connect_timeout,
-                sock_read=self.read_timeout,
-            ),
-            headers={"Content-Type": "application/json", "User-Agent": "digestbot"},
-            cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=False,  # proxies from the environment: fast_client_for falls back to PTB
-        )
-        return self._session
-
-    async def post(self, method: str, body: bytes) -> tuple[int, bytes]:
-        """(HTTP status, body) of ``POST method``; PTB's NetworkError/TimedOut on failure."""
-        session = self._session if self._session is not None else self._open()
-        try:
-            async with session.post(
-                f"{self._base}/{method}", data=body, allow_redirects=False
-            ) as response:
-                return response.status, await response.read()
-        except _CONNECT_ERRORS as exc:
-            if isinstance(exc, TimeoutError):
-                raise TimedOut("Timed out: connect timeout") from _chained(_NotSent, exc)
-            raise NetworkError(f"Bot API connect error: {exc}") from _chained(_NotSent, exc)
-        except TimeoutError as exc:  # sock_read (SocketTimeoutError), after writing
-            raise TimedOut("Timed out: read timeout") from _chained(_MaybeSent, exc)
-        except (aiohttp.ClientError, OSError) as exc:
-            # ServerDisconnectedError, ClientPayloadError, ClientOSError, a malformed answer:
-            # the connection was up, so the request may have been written and applied.
-            raise NetworkError(f"Bot API connection: {exc!r}") from _chained(_MaybeSent, exc)
-
-    async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
-
-
-def _chained(kind: type[Exception], exc: BaseException) -> Exception:
-    marker = kind(str(exc) or type(exc).__name__)
-    marker.__cause__ = exc
-    return marker
-
-
-_PROXY_VARIABLES = (
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "ALL_PROXY",
-    "https_proxy",
-    "http_proxy",
-    "all_proxy",
-)
-_PLAIN_HTTPX_KWARGS = frozenset({"timeout", "proxy", "limits", "transport", "http1", "http2"})
-
-
-def fast_client_for(bot: ExtBot[Any], *, connections: int = 16) -> BotApiClient | None:
-    """A ``BotApiClient`` equivalent to the bot's own request setup, or None if there is none.
-
-    Only a plain ``HTTPXRequest`` qualifies: no proxy (argument or environment), no custom
-    transport or httpx arguments, no arbitrary callback data (PTB rewrites buttons then).
-    """
-    request = bot.request
-    if type(request) is not HTTPXRequest or bot.callback_data_cache is not None:
-        return None
-    kwargs = getattr(request, "_client_kwargs", None)
-    if not isinstance(kwargs, dict) or set(kwargs) - _PLAIN_HTTPX_KWARGS:
-        return None
-    if kwargs.get("proxy") is not None or kwargs.get("transport") is not None:
-        return None
-    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
-        return None
-    timeout = kwargs.get("timeout")
-    connect = timeout.connect if isinstance(timeout, httpx.Timeout) else 5.0
-    try:
-        return BotApiClient(
-            bot.base_url,
-            connect_timeout=connect,
-            read_timeout=request.read_timeout,
-            connections=connections,
-        )
-    except ValueError:
-        return None
-
-
-def _message_id(result: object) -> int:
-    if not isinstance(result, dict):
-        raise TelegramError("Invalid server response")
-    return int(result["message_id"])
-
-
-def api_error(code: int, payload: bytes) -> TelegramError:
-    """The exception PTB's ``BaseRequest`` raises for this non-2xx answer (same mapping)."""
-    try:
-        message = f"{HTTPStatus(code).phrase} ({code})"
-    except ValueError:
-        message = f"Unknown HTTPError ({code})"
-    try:
-        data = json.loads(payload.decode("utf-8", "replace"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except ValueError as exc:
-        message += f". Parsing the server response {payload!r} failed"
-        parsing: TelegramError | None = TelegramError("Invalid server response")
-        parsing.__cause__ = exc  # type: ignore[union-attr]
-    else:
-        parsing = None
-        message = data.get("description") or message
-        parameters = data.get("parameters")
-        if parameters:
-            migrate_to_chat_id = parameters.get("migrate_to_chat_id")
-            if migrate_to_chat_id:
-                return ChatMigrated(migrate_to_chat_id)
-            retry_after = parameters.get("retry_after")
-            if retry_after:
-                return RetryAfter(retry_after)
-            message += f". The server response contained unknown parameters: {parameters}"
-    exception: TelegramError
-    if code == HTTPStatus.FORBIDDEN:
-        exception = Forbidden(message)
-    elif code in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
-        exception = InvalidToken(message)
-    elif code == HTTPStatus.BAD_REQUEST:
-        exception = BadRequest(message)
-    elif code == HTTPStatus.CONFLICT:
-        exception = Conflict(message)
-    else:
-        exception = NetworkError(message)
-    if parsing is not None:
-        exception.__cause__ = parsing
-    return exception

@@ -20,48 +20,24 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
-from bot.catalog.ranking import digest_candidates, weights_from_settings
+from bot.catalog.ranking import digest_candidates, ranked_article_ids
 from bot.config import Settings
-from bot.views.paging import TELEGRAM_LIMIT, utf16_len
+from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
 from bot.views.render import render_digest
 from storage.articles import article_views
 from storage.outbox import ClaimedDelivery, delivered_pairs
-from storage.ranking import top_article_ids
 from storage.schemas import ArticleView
 
 SLACK = 20
 NO_NEW_ARTICLES = "no new articles"
-CALLBACK_DATA_MAX_BYTES = 64
 # Candidates are re-ranked after this long, so a broadcast lasting hours picks up new articles.
 CANDIDATE_TTL_S = 300.0
-
-# Tags Telegram accepts with parse_mode=HTML (https://core.telegram.org/bots/api#html-style).
-_ALLOWED_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "tg-emoji",
-        "code",
-        "pre",
-        "blockquote",
-    }
-)
 
 
 class InvalidDigest(ValueError):
@@ -92,7 +68,7 @@ class _HtmlChecker(HTMLParser):
         self.problem: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _ALLOWED_TAGS:
+        if tag not in ALLOWED_HTML_TAGS:
             self.problem = self.problem or f"unsupported tag <{tag}>"
         self.stack.append(tag)
 
@@ -111,8 +87,8 @@ def validate_message(text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Raise InvalidDigest unless Telegram would accept this HTML message and keyboard."""
     if not text.strip():
         raise InvalidDigest("empty text")
-    if utf16_len(text) > TELEGRAM_LIMIT:
-        raise InvalidDigest(f"text is {utf16_len(text)} UTF-16 units (max {TELEGRAM_LIMIT})")
+    if utf16_len(text) > MESSAGE_LIMIT:
+        raise InvalidDigest(f"text is {utf16_len(text)} UTF-16 units (max {MESSAGE_LIMIT})")
     checker = _HtmlChecker()
     checker.feed(text)
     checker.close()
@@ -125,7 +101,9 @@ def validate_message(text: str, markup: InlineKeyboardMarkup | None) -> None:
             for button in row:
                 data = button.callback_data
                 if isinstance(data, str) and len(data.encode()) > CALLBACK_DATA_MAX_BYTES:
-                    raise InvalidDigest(f"callback_data over 64 bytes: {data!r}")
+                    raise InvalidDigest(
+                        f"callback_data over {CALLBACK_DATA_MAX_BYTES} bytes: {data!r}"
+                    )
 
 
 def _digest_moment(day: date) -> datetime:
@@ -155,15 +133,8 @@ class DigestBuilder:
         cached = self._candidates.get(key)
         if cached is not None and self._clock() - cached[0] < CANDIDATE_TTL_S:
             return cached[1]
-        ids = top_article_ids(
-            session=session,
-            chat_id=None,
-            limit=count + SLACK,
-            since=now - timedelta(hours=self._settings.digest_window_hours),
-            until=now,
-            weights=weights_from_settings(self._settings),
-            tag_ids=tags or None,
-            exclude_delivered=False,
+        ids = ranked_article_ids(
+            session=session, settings=self._settings, now=now, limit=count + SLACK, tag_ids=tags
         )
         self._candidates[key] = (self._clock(), ids)
         return ids

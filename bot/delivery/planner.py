@@ -29,15 +29,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.content.feeds import poll_feeds_async
-from bot.content.ingest import make_http_client
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions, PassStats
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.digest_time import get_zone, next_occurrence
 from storage import outbox, planning
+from storage.db import session_scope
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ def plan_once(
     (zone, time, due) group, groups committed together up to ``batch_size`` chats per
     transaction. Safe to run concurrently (see ``storage.planning``)."""
     result = PlanResult()
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         groups = planning.due_groups(session=session, until=now + ahead)
     while groups:
         batch: list[planning.DueGroup] = []
@@ -99,7 +98,7 @@ def plan_once(
         while groups and (not batch or chats + groups[0].chats <= batch_size):
             chats += groups[0].chats
             batch.append(groups.pop(0))
-        with Session(engine, expire_on_commit=False) as session:
+        with session_scope(engine) as session:
             outbox.begin_write(session=session)
             if result.run_id is None:
                 result.run_id = outbox.create_run(session=session, now=now)
@@ -122,14 +121,12 @@ def plan_once(
             outbox.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
-            session.commit()
         result.planned += planned
         result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
-        with Session(engine) as session:
+        with session_scope(engine) as session:
             outbox.delete_run(session=session, run_id=result.run_id)
-            session.commit()
         result.run_id = None
     return result
 
@@ -188,9 +185,8 @@ class DeliveryService:
         # Plan what falls due before the pass after next: a late or slow tick still finds its
         # rows planned.
         self.lookahead = timedelta(seconds=2 * settings.planner_interval)
-        # Set after every planner pass (tests and the sandbox wait on it).
+        # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
-        self.last_pass: PassStats | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -233,7 +229,7 @@ class DeliveryService:
         return result
 
     def _next_due(self) -> datetime | None:
-        with Session(self.engine) as session:
+        with session_scope(self.engine) as session:
             return planning.next_pending_due(session=session, after=self.clock())
 
     async def _sender(self) -> None:
@@ -251,7 +247,7 @@ class DeliveryService:
             if self.broadcaster.stopping:
                 break
             try:
-                self.last_pass = await self.broadcaster.run_pass()
+                await self.broadcaster.run_pass()
             except Exception:
                 _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
 
@@ -269,7 +265,7 @@ def install_jobs(
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
 ) -> DeliveryService:
-    """Register the planner (and feed polling, when ``bot.content.feeds.poll_feeds`` exists).
+    """Register the digest planner jobs and the delivery service (in ``bot_data``).
 
     Call ``await stop_delivery(application)`` from ``post_stop`` for a graceful SIGTERM.
     """
@@ -296,26 +292,7 @@ def install_jobs(
         name="digest-planner-start",
         job_kwargs={"misfire_grace_time": None},
     )
-    _install_feed_job(application, engine=engine, settings=settings)
     return service
-
-
-def _install_feed_job(
-    application: Application[Any, Any, Any, Any, Any, Any], *, engine: Engine, settings: Settings
-) -> None:
-    if not settings.feeds:
-        return
-
-    async def _feed_job(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Failures of one feed are recorded per feed (backoff); anything else reaches the
-        # application's error handler.
-        with make_http_client() as client:
-            await poll_feeds_async(engine, settings, client=client)
-
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        _feed_job, interval=float(settings.feed_interval), first=5.0, name="feed-poll"
-    )
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

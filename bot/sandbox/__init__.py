@@ -29,7 +29,9 @@ from telegram import Update
 from bot.app import BotApplication, build_application
 from bot.catalog import chats
 from bot.config import Settings
-from bot.content.ingest import ImportCounts, RawRecord, import_records, read_stream
+from bot.content.formats import read_stream
+from bot.content.importer import ImportCounts, import_records
+from bot.content.records import RawRecord
 from bot.context import Deps
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser

@@ -37,8 +37,8 @@ from bot.views.i18n import (
 from bot.views.paging import TELEGRAM_LIMIT, escape, paginate, truncate, utf16_len
 from storage.schemas import ArticleView, TagInfo
 
-if TYPE_CHECKING:  # only for annotations: bot.catalog.ops imports this module
-    from bot.catalog.ops import StatusReport
+if TYPE_CHECKING:
+    from storage.schemas import StatusReport
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 

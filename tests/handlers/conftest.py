@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.content.ingest import ImportCounts, import_records, read_stream
+from bot.content.formats import read_stream
+from bot.content.importer import ImportCounts, import_records
 from tests.harness import SAMPLE_NOW, Harness, running_bot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample-articles.jsonl"

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.emulator import FakeTelegram
-from storage.outbox import deliveries_for_chat
+from tests.factories import deliveries_for_chat
 from tests.harness import SAMPLE_NOW, Clock, Harness, running_bot
 
 

@@ -17,10 +17,9 @@ from storage.articles import (
     get_article_view,
     tags_with_counts,
     upsert_article,
-    upsert_tag,
 )
 from storage.models import Article, ArticleText, Tag
-from tests.factories import make_article
+from tests.factories import make_article, upsert_tag
 
 SHANGHAI = timezone(timedelta(hours=8))
 

@@ -8,8 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from storage import chats
-from storage.articles import upsert_tag
 from storage.models import Chat
+from tests.factories import upsert_tag
 
 
 def _ensure(session: Session, chat_id: int) -> Chat:

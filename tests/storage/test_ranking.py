@@ -10,13 +10,8 @@ from sqlmodel import Session
 from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from bot.config import Settings
 from storage.models import Article, ArticleTag, Chat, ChatTag, DeliveredArticle, Tag
-from storage.ranking import (
-    RankWeights,
-    count_candidates,
-    latest_article_ids,
-    mark_delivered,
-    top_article_ids,
-)
+from storage.ranking import RankWeights, latest_article_ids, top_article_ids
+from tests.factories import count_candidates, mark_delivered
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 W = RankWeights()

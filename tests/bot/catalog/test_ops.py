@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.catalog.ops import dry_run, format_dry_run, format_status, stats_report, status
+from bot.catalog.ops import dry_run, stats_report, status
 from bot.config import Settings
 from bot.context import Deps
 from bot.delivery.broadcaster import Broadcaster
@@ -20,6 +20,8 @@ from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, sto
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.digest_time import next_occurrence
 from bot.emulator import FakeTelegram, FakeTelegramServer
+from bot.views.render import render_stats
+from bot.views.reports import format_dry_run, format_status
 from storage.models import Chat, ChatTag, Delivery, Tag
 from tests.bot.delivery.test_delivery import FAST, add_db_chat, make_bot, plan, users
 from tests.factories import make_article
@@ -63,7 +65,8 @@ async def test_status_and_stats_show_the_run(
     assert run.lag_max_s == pytest.approx(lag, abs=0.01)
     text = format_status(report)
     assert "planned" in text and "msg/s" in text and "lag first" in text
-    html, _ = stats_report(Deps(engine=engine, settings=settings), "en")
+    stats = stats_report(Deps(engine=engine, settings=settings))
+    html, _ = render_stats(stats.status, stats.subscribers, stats.articles, "en")
     assert "planned 2" in html and "sent 1" in html and "failed 1" in html
 
 

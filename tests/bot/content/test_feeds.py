@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.content.feeds import backoff_delay, poll_feeds, poll_feeds_async, run_fetch
-from bot.content.ingest import USER_AGENT, make_http_client, run_import
+from bot.content.importer import USER_AGENT, make_http_client, run_import
 from storage.articles import count_articles
 from storage.models import Article, FeedState
 

@@ -16,7 +16,8 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.delivery.planner import plan_once
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.emulator import FakeTelegram, FakeTelegramServer

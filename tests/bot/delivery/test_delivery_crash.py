@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.delivery.ratelimit import RateLimits
 from bot.emulator import FakeTelegram, FakeTelegramServer
 from storage.models import Delivery
@@ -43,7 +44,8 @@ SENDER = textwrap.dedent(
     import asyncio, sys
     from telegram.ext import ExtBot
     from bot.config import load_settings
-    from bot.delivery.broadcaster import Broadcaster, DeliveryOptions
+    from bot.delivery.broadcaster import Broadcaster
+    from bot.delivery.options import DeliveryOptions
     from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
     from storage.db import make_engine
 

@@ -23,15 +23,11 @@ from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.config import Settings
-from bot.delivery.broadcaster import (
-    BotApiClient,
-    Broadcaster,
-    DeliveryOptions,
-    _MaybeSent,
-    _NotSent,
-    api_error,
-    fast_client_for,
-)
+from bot.delivery.botapi import BotApiClient, api_error, fast_client_for
+from bot.delivery.botapi import MaybeSent as _MaybeSent
+from bot.delivery.botapi import NotSent as _NotSent
+from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.options import DeliveryOptions
 from bot.emulator import FakeTelegram, FakeTelegramServer
 from storage.models import Chat, DeliveredArticle
 from storage.outbox import insert_delivered

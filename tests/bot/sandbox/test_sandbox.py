@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.content.ingest import read_stream
+from bot.content.formats import read_stream
 from bot.rules import LANGUAGES, language_from_code
 from bot.sandbox import (
     SAMPLE_AGE,
