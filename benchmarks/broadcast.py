@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import multiprocessing as mp
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -164,9 +166,15 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
     idle = _rss_mb()
     peak = [idle]
     sampler = asyncio.create_task(_sample_rss(peak)) if args.rss else None
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     cpu = time.process_time()
     stats = await sender.run_pass()
     cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
     if sampler is not None:
         sampler.cancel()
     await bot.shutdown()
@@ -236,6 +244,9 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="database URL (default: a temp SQLite file)")
     parser.add_argument("--rss", action="store_true", help="idle and peak RSS of the bot")
     parser.add_argument("--no-contender", action="store_true", help="skip the plain PTB loop")
+    parser.add_argument(
+        "--profile", type=int, default=0, help="cProfile the pass (loop thread): print N rows"
+    )
     args = parser.parse_args()
     if args.paid:
         args.unlimited = True  # the server's flood limits off; our paid lane paces at 1,000/s
