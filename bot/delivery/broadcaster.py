@@ -56,7 +56,7 @@ from bot.delivery.botapi import (
     message_id,
     reached_telegram,
 )
-from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.digest import MAX_RENDERED, DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from storage import outbox
@@ -66,6 +66,8 @@ from storage.outbox import Outcome
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
+# Serialised bodies kept per rendered digest: as many as the builder keeps digests.
+_MAX_CACHED = MAX_RENDERED
 
 
 @dataclass(slots=True)
@@ -403,7 +405,7 @@ class Broadcaster:
             defaults=self.bot.defaults,
             allow_paid_broadcast=self.options.allow_paid_broadcast,
         )
-        if len(self._bodies) > 10_000:
+        if len(self._bodies) > _MAX_CACHED:
             self._bodies.clear()
         self._bodies[id(digest)] = (digest, encoded)
         return encoded
