@@ -81,11 +81,12 @@ def _candidate_filters(
     conditions: list[ColumnElement[bool]] = [col(Article.published_at) >= since]
     if until is not None:
         conditions.append(col(Article.published_at) <= until)
-    # Both filters are one primary-key probe per candidate in the window, so they cost the
-    # same however long the chat's history or the tag's archive is. PostgreSQL would rather
-    # hash the chat's whole delivered history (or every article of the tags) when its
+    # A chat's filters are one primary-key probe per candidate in the window, so they cost the
+    # same however long the chat's history or the tags' archive is. PostgreSQL would rather
+    # hash the chat's whole delivered history (or every article of its tags) when its
     # estimates say so; OFFSET 0 keeps the subquery from being flattened into such a join.
-    probe = session.get_bind().dialect.name == "postgresql"
+    # Without a chat (/tag, long windows) the planner's choice measured better: left alone.
+    probe = chat_id is not None and session.get_bind().dialect.name == "postgresql"
     if exclude_delivered and chat_id is not None:
         delivered = select(literal(1)).where(
             col(DeliveredArticle.chat_id) == chat_id,
