@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint typecheck pytest i18n i18n-extract i18n-update i18n-compile bench clean
 
-# Setup is silent on success (its log is in .venv/install.log), so the first line `make run`
-# prints is the bot's own: which mode it runs in and where to go.
+# Setup prints one line (a first run takes a minute or two and must not look hung), its log
+# goes to .venv/install.log; then the bot's own first line says which mode it runs in.
 $(STAMP): pyproject.toml
+	@echo "digestbot: setting up $(VENV) (first run only, 1-2 minutes; log in $(VENV)/install.log)..."
 	@$(PYTHON) -m venv $(VENV)
 	@{ $(BIN)/pip install --upgrade pip && $(BIN)/pip install -e '.[dev,postgres]'; } \
 		> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
@@ -24,6 +25,7 @@ test: setup lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot storage handlers

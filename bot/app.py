@@ -2,27 +2,81 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from telegram import LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
+import handlers
 from bot.config import Settings
+from bot.content.enrich.jobs import after_import, close_newsroom, install_newsroom
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
-from bot.context import BotContext, Deps
+from bot.context import BotContext, Deps, RichSupport
 from bot.delivery.planner import install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.failures import StartupError
+from bot.metrics import Metrics
+from bot.monitor import HealthSources, Monitor
+from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def update_kind(update: object) -> str:
+    """The update's type (message, callback_query, ...): a small, fixed label set."""
+    if isinstance(update, Update):
+        for kind in Update.ALL_TYPES:
+            if getattr(update, kind, None) is not None:
+                return kind
+    return "other"
+
+
+class DigestApplication(BotApplication):
+    """PTB's Application, counting every update and serving ``/metrics`` and ``/healthz``
+    (when ``DIGESTBOT_METRICS_LISTEN`` is set) for as long as it is initialized."""
+
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+        self.monitor: Monitor | None = None
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            self.metrics.updates.labels(update_kind(update)).inc()
+            self.metrics.reply_seconds.observe(time.perf_counter() - started)
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        if self.monitor is not None:
+            try:
+                await self.monitor.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot serve metrics on DIGESTBOT_METRICS_LISTEN "
+                    f"{self.monitor.host}:{self.monitor.port} ({exc.strerror or exc})"
+                ) from None
+
+    async def shutdown(self) -> None:
+        if self.monitor is not None:
+            await self.monitor.stop()
+        await super().shutdown()
 
 
 def build_application(
@@ -35,13 +89,13 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotApplication:
     """Build the bot with every handler, job and the error handler; tests build it too."""
-    import handlers
-
     token = token or settings.token
     if not token:
         raise ValueError("a bot token is required")
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
+        .application_class(DigestApplication, kwargs={"metrics": metrics})
         .token(token)
         .base_url(base_url or settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
@@ -55,6 +109,7 @@ def build_application(
         .post_init(_post_init)
         # Stop a broadcast between two messages while the bot can still send (before shutdown).
         .post_stop(stop_delivery)
+        .post_shutdown(close_newsroom)
         .concurrent_updates(True)
         # Every request, broadcast or reply, shares one budget; replies go first.
         .rate_limiter(
@@ -62,22 +117,56 @@ def build_application(
                 RateLimits(
                     overall_per_second=settings.rate_overall,
                     group_per_minute=settings.rate_group_per_minute,
-                )
+                ),
+                metrics=metrics,
             )
         )
     )
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
-    application: BotApplication = builder.build()
-    application.bot_data["deps"] = Deps(engine=engine, settings=settings, clock=clock)
+    application = builder.build()
+    assert isinstance(application, DigestApplication)
+    application.bot_data["deps"] = Deps(
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        metrics=metrics,
+        rich=RichSupport(enabled=settings.rich_messages),
+    )
     handlers.register(application)
-    install_jobs(application, engine=engine, settings=settings, clock=clock)
-    _install_feed_job(application, engine=engine, settings=settings)
+    service = install_jobs(
+        application, engine=engine, settings=settings, clock=clock, metrics=metrics
+    )
+    _install_feed_job(application, engine=engine, settings=settings, clock=clock, metrics=metrics)
+    install_newsroom(application, engine=engine, settings=settings, clock=clock)
+    if settings.metrics_address is not None:
+        host, port = settings.metrics_address
+
+        def receiving() -> bool:
+            updater = application.updater
+            return application.running and updater is not None and updater.running
+
+        health = HealthSources(
+            engine=engine,
+            receiving=receiving,
+            last_planner_pass=lambda: service.last_pass_at,
+            planner_interval=settings.planner_interval,
+            started=time.monotonic(),
+        )
+        application.monitor = Monitor(metrics=metrics, health=health, host=host, port=port)
     return application
 
 
-def _install_feed_job(application: BotApplication, *, engine: Engine, settings: Settings) -> None:
-    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job)."""
+def _install_feed_job(
+    application: BotApplication,
+    *,
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    metrics: Metrics,
+) -> None:
+    """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job); then
+    link duplicates and wake the newsroom."""
     if not settings.feeds:
         return
 
@@ -85,7 +174,10 @@ def _install_feed_job(application: BotApplication, *, engine: Engine, settings: 
         # Failures of one feed are recorded per feed (backoff); anything else reaches the
         # application's error handler.
         with make_http_client() as client:
-            await poll_feeds_async(engine, settings, client=client)
+            outcomes = await poll_feeds_async(engine, settings, client=client)
+        for outcome in outcomes:
+            metrics.feed_polls.labels(outcome.status).inc()
+        await after_import(application, engine=engine, settings=settings, now=clock())
 
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -94,13 +186,97 @@ def _install_feed_job(application: BotApplication, *, engine: Engine, settings: 
 
 
 async def _post_init(application: BotApplication) -> None:
-    from handlers.commands import publish_commands
-
     await publish_commands(application.bot)
 
 
+# Waiting for an unreachable Telegram at start: 1, 2, 4, ... seconds, at most this long.
+RETRY_FIRST = 1.0
+RETRY_CAP = 60.0
+
+
+def retry_delay(attempt: int, *, first: float = RETRY_FIRST, cap: float = RETRY_CAP) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): doubling, capped."""
+    return min(cap, first * float(2 ** min(attempt - 1, 32)))
+
+
+async def wait_for_telegram(
+    bot: Bot,
+    *,
+    stop: asyncio.Event,
+    first: float = RETRY_FIRST,
+    cap: float = RETRY_CAP,
+) -> bool:
+    """Call getMe until Telegram answers: True once it did, False when ``stop`` was set first.
+
+    A network failure is not fatal (a bot often starts before the network is up): one log line
+    per attempt, then a capped exponential backoff. A rejected token is: ``StartupError``, whose
+    message never contains the token (PTB's own ``InvalidToken`` message does).
+    """
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            await bot.get_me()
+            return True
+        except InvalidToken:
+            raise StartupError(
+                "Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token again "
+                "from @BotFather (/mybots → API Token)"
+            ) from None
+        except NetworkError as exc:  # TimedOut included
+            delay = retry_delay(attempt, first=first, cap=cap)
+            log.warning(
+                "Telegram is unreachable at %s (attempt %d: %s); retrying in %.0f s",
+                bot.base_url.removesuffix(bot.token),
+                attempt,
+                exc.message,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        except TelegramError as exc:
+            raise StartupError(
+                f"Telegram refused getMe: {exc.message.replace(bot.token, '***')}"
+            ) from None
+    return False
+
+
+async def _until_stopped(task: Callable[[asyncio.Event], Awaitable[bool]]) -> bool:
+    """Run ``task(stop)`` with SIGINT/SIGTERM setting ``stop``."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        return await task(stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def reach_telegram(settings: Settings) -> bool:
+    """Check the token once Telegram answers; False when interrupted while waiting."""
+    assert settings.token
+    bot = Bot(settings.token, base_url=settings.telegram_api_base_url)
+
+    # Not bot.initialize(): it calls getMe itself and fails at once; only the request layer.
+    await bot.request.initialize()
+    try:
+        return await _until_stopped(lambda stop: wait_for_telegram(bot, stop=stop))
+    finally:
+        await bot.request.shutdown()
+
+
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling."""
+    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
+
+    Raises ``StartupError`` (one line for the CLI) when the token is rejected.
+    """
+    if not asyncio.run(reach_telegram(settings)):
+        return 0
     application = build_application(settings, engine)
     if settings.webhook_url:
         log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import time
 from typing import Annotated, Literal
@@ -10,9 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-SUPPORTED_LANGUAGES = ("en", "zh")
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+from bot.rules import MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT, Lang
+
+_TIME_RE = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # What Telegram accepts as a webhook secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _WEBHOOK_SECRET_RULE = "1-256 characters, only A-Z, a-z, 0-9, _ and -"
@@ -29,6 +33,15 @@ def parse_hhmm(value: str) -> time:
     if not match:
         raise ValueError("expected a 24-hour time HH:MM, e.g. 08:00")
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) or raise ValueError."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9464")
+    return host, int(port)
 
 
 def _split_list(value: object) -> object:
@@ -52,11 +65,14 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, alias="DIGESTBOT_ADMIN_IDS"
     )
-    default_language: Literal["en", "zh"] = Field(default="en", alias="DIGESTBOT_DEFAULT_LANGUAGE")
+    default_language: Lang = Field(default="en", alias="DIGESTBOT_DEFAULT_LANGUAGE")
     default_timezone: str = Field(default="UTC", alias="DIGESTBOT_DEFAULT_TIMEZONE")
     default_digest_time: str = Field(default="08:00", alias="DIGESTBOT_DEFAULT_DIGEST_TIME")
     default_article_count: int = Field(
-        default=5, ge=1, le=10, alias="DIGESTBOT_DEFAULT_ARTICLE_COUNT"
+        default=5,
+        ge=MIN_ARTICLE_COUNT,
+        le=MAX_ARTICLE_COUNT,
+        alias="DIGESTBOT_DEFAULT_ARTICLE_COUNT",
     )
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="DIGESTBOT_FEEDS")
     feed_interval: int = Field(default=900, ge=60, alias="DIGESTBOT_FEED_INTERVAL")
@@ -80,6 +96,8 @@ class Settings(BaseSettings):
         default=20, ge=1, le=60, alias="DIGESTBOT_RATE_GROUP_PER_MINUTE"
     )
 
+    # Article details as one rich message (Bot API 10.1 sendRichMessage); "off": paged HTML.
+    rich_messages: bool = Field(default=True, alias="DIGESTBOT_RICH_MESSAGES")
     # Sandbox (no token): the local Bot API emulator and web chat listen on loopback only,
     # unless an operator explicitly allows another interface.
     sandbox_host: str = Field(default="127.0.0.1", alias="DIGESTBOT_SANDBOX_HOST")
@@ -92,6 +110,27 @@ class Settings(BaseSettings):
     webhook_listen: str = Field(default="127.0.0.1", min_length=1, alias="DIGESTBOT_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, ge=1, le=65535, alias="DIGESTBOT_WEBHOOK_PORT")
     webhook_secret: SecretStr | None = Field(default=None, alias="DIGESTBOT_WEBHOOK_SECRET")
+
+    # Operations: Prometheus metrics and /healthz on HOST:PORT (empty = off); log line format.
+    metrics_listen: str = Field(default="", alias="DIGESTBOT_METRICS_LISTEN")
+    log_format: Literal["text", "json"] = Field(default="text", alias="DIGESTBOT_LOG_FORMAT")
+    # The newsroom (docs/newsroom.md): an OpenAI-compatible server fills what articles lack.
+    # Off unless both the base URL and the model are set. The key may be empty (local servers).
+    llm_base_url: str = Field(default="", alias="DIGESTBOT_LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(default=None, alias="DIGESTBOT_LLM_API_KEY")
+    llm_model: str = Field(default="", alias="DIGESTBOT_LLM_MODEL")
+    llm_embedding_model: str = Field(default="", alias="DIGESTBOT_LLM_EMBEDDING_MODEL")
+    llm_concurrency: int = Field(default=2, ge=1, le=64, alias="DIGESTBOT_LLM_CONCURRENCY")
+    llm_requests_per_minute: int = Field(
+        default=30, ge=1, le=10_000, alias="DIGESTBOT_LLM_REQUESTS_PER_MINUTE"
+    )
+    llm_daily_tokens: int = Field(default=2_000_000, ge=0, alias="DIGESTBOT_LLM_DAILY_TOKENS")
+    llm_timeout: float = Field(default=120.0, gt=0, le=3600, alias="DIGESTBOT_LLM_TIMEOUT")
+    llm_interval: float = Field(default=60.0, ge=1, alias="DIGESTBOT_LLM_INTERVAL")
+    llm_max_age_hours: int = Field(default=72, ge=1, le=24 * 365, alias="DIGESTBOT_LLM_MAX_AGE")
+    duplicate_similarity: float = Field(
+        default=0.9, gt=0, le=1, alias="DIGESTBOT_DUPLICATE_SIMILARITY"
+    )
 
     @field_validator("admin_ids", "feeds", mode="before")
     @classmethod
@@ -112,7 +151,15 @@ class Settings(BaseSettings):
     def _digest_time(cls, value: str) -> str:
         return parse_hhmm(value).strftime("%H:%M")
 
-    @field_validator("webhook_url", "webhook_listen", mode="before")
+    @field_validator("metrics_listen", mode="before")
+    @classmethod
+    def _metrics_listen(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return ""
+        host, port = split_listen(value.strip())
+        return f"{host}:{port}"
+
+    @field_validator("webhook_url", "webhook_listen", "llm_base_url", "llm_model", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
@@ -126,6 +173,14 @@ class Settings(BaseSettings):
         if not isinstance(raw, str) or not _WEBHOOK_SECRET_RE.match(raw):
             raise ValueError(f"expected {_WEBHOOK_SECRET_RULE}")
         return raw
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("expected the server's http(s) URL, e.g. http://127.0.0.1:11434/v1")
+        return value
 
     @model_validator(mode="after")
     def _webhook(self) -> Settings:
@@ -151,6 +206,33 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def database_url_is_default(self) -> bool:
+        """True when DATABASE_URL was not given (environment, .env or an override)."""
+        return "database_url" not in self.model_fields_set
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        return split_listen(self.metrics_listen) if self.metrics_listen else None
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never reach output or logs (the logging set-up redacts them)."""
+        found = [self.token, self.webhook_secret_token, self.llm_key]
+        # An unparsable URL has no password to find; it is reported without being echoed.
+        with contextlib.suppress(ArgumentError, ValueError):
+            found.append(make_url(self.database_url).password)
+        return [s for s in found if s]
+
+    @property
+    def llm_enabled(self) -> bool:
+        """The newsroom runs only when a server and a model are configured."""
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def llm_key(self) -> str:
+        return self.llm_api_key.get_secret_value() if self.llm_api_key else ""
 
     @property
     def webhook_path(self) -> str:

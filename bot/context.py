@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,20 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.metrics import Metrics
 from storage.types import utcnow
+
+
+@dataclass
+class RichSupport:
+    """Whether this process sends rich messages (``DIGESTBOT_RICH_MESSAGES``); switched off for
+    the life of the process once the Bot API server shows it lacks the method or a construct."""
+
+    enabled: bool = True
+    reason: str | None = None
+
+    def disable(self, reason: str) -> None:
+        self.enabled, self.reason = False, reason
 
 
 @dataclass
@@ -21,6 +34,8 @@ class Deps:
     engine: Engine
     settings: Settings
     clock: Callable[[], datetime] = utcnow
+    metrics: Metrics = field(default_factory=Metrics)
+    rich: RichSupport = field(default_factory=RichSupport)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

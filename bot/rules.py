@@ -82,11 +82,74 @@ ALLOWED_HTML_TAGS: Final = frozenset(
 )
 
 
+# Rich messages (Bot API 10.1 ``sendRichMessage``): the subset of "Rich message formatting
+# options" this project sends and its emulator accepts; docs/rich-messages.md gives the sources.
+RICH_MESSAGE_LIMIT: Final = 32768  # characters of the rich message's text
+RICH_MAX_BLOCKS: Final = 500  # blocks, nested ones, list items and table rows included
+RICH_MAX_DEPTH: Final = 16  # levels of nested formatting and blocks
+RICH_MAX_TABLE_COLUMNS: Final = 20
+# Block tags (one block each) and the inline tags that may appear inside block text.
+RICH_BLOCK_TAGS: Final = frozenset(
+    {
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "footer",
+        "hr",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "table",
+        "caption",
+        "tr",
+        "th",
+        "td",
+        "details",
+        "summary",
+    }
+)
+RICH_INLINE_TAGS: Final = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "a", "sub", "sup", "mark"}
+)
+# Attributes accepted per tag; any other attribute is refused.
+RICH_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
+    "a": frozenset({"href"}),
+    "th": frozenset({"colspan", "rowspan", "align", "valign"}),
+    "td": frozenset({"colspan", "rowspan", "align", "valign"}),
+    "table": frozenset({"bordered", "striped"}),
+    "details": frozenset({"open"}),
+    "ol": frozenset({"start", "type"}),
+    "pre": frozenset(),
+    "code": frozenset({"class"}),
+}
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram measures it (UTF-16 code units)."""
     if text.isascii():
         return len(text)
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# --- numbers typed by people ------------------------------------------------------------------
+
+
+def ascii_int(text: str, *, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in ASCII digits 0-9 only, else None.
+
+    ``str.isdigit()`` is also true for "²", "①" or "⁵", which ``int()`` then refuses, and
+    ``int()`` alone takes "٣" or "３": typed numbers accept exactly what the help text shows.
+    """
+    value = text.strip()
+    if not value or len(value) > max_digits or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
 
 
 # --- networking ------------------------------------------------------------------------------

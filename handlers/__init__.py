@@ -10,8 +10,8 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 
 from bot.context import BotContext
 from bot.views import callbacks as cb
-from bot.views.render import Notice
-from handlers import admin, articles, inline, membership, settings, start, tags
+from bot.views.notices import Notice
+from handlers import admin, articles, channels, inline, membership, settings, start, tags
 from handlers.common import CallbackHandler, notify, resolve_locale
 from handlers.errors import on_error
 
@@ -19,6 +19,7 @@ _CALLBACKS: Mapping[type, CallbackHandler] = {
     **articles.CALLBACKS,
     **settings.CALLBACKS,
     **tags.CALLBACKS,
+    **channels.CALLBACKS,
 }
 
 
@@ -39,7 +40,7 @@ async def route_callback(update: Update, context: BotContext) -> None:
 
 def register(application: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, resolve_locale), group=-1)
-    for module in (start, articles, settings, tags, admin):
+    for module in (start, articles, settings, tags, admin, channels):
         application.add_handlers(module.COMMANDS)
     application.add_handlers(inline.HANDLERS)
     application.add_handlers(membership.HANDLERS)

@@ -8,7 +8,8 @@ from telegram.ext import CommandHandler
 from bot.catalog import chats
 from bot.catalog.ops import stats_report
 from bot.context import BotContext
-from bot.views.render import Notice, render_stats
+from bot.views.notices import Notice
+from bot.views.stats import render_stats
 from handlers.common import blocking, notify, send
 
 
@@ -19,7 +20,10 @@ async def stats(update: Update, context: BotContext) -> None:
         return
     report = await blocking(stats_report, context.deps)
     await send(
-        update, render_stats(report.status, report.subscribers, report.articles, context.lang)
+        update,
+        render_stats(
+            report.status, report.subscribers, report.articles, context.lang, report.newsroom
+        ),
     )
 
 

@@ -9,27 +9,37 @@ from telegram.ext import CommandHandler
 
 from bot.catalog import articles as catalog
 from bot.context import BotContext
+from bot.rules import ascii_int
 from bot.views import callbacks as cb
-from bot.views.render import (
-    Notice,
+from bot.views.detail import render_article_detail
+from bot.views.lists import (
     digest_header,
     latest_header,
-    render_article_detail,
     render_article_list,
-    render_share,
     search_header,
     top_header,
 )
-from handlers.common import CallbackHandler, argument, blocking, edit, notify, send, too_long
+from bot.views.notices import Notice
+from bot.views.rich import render_article_rich
+from bot.views.share import render_share
+from handlers.common import (
+    CallbackHandler,
+    argument,
+    blocking,
+    edit,
+    notify,
+    send,
+    send_rich,
+    too_long,
+)
 from storage.schemas import ArticleView
 
 
 def _count(text: str) -> int | None:
     if not text:
         return catalog.DEFAULT_LIST
-    if text.isdigit() and 1 <= int(text) <= catalog.MAX_LIST:
-        return int(text)
-    return None
+    value = ascii_int(text)
+    return value if value is not None and 1 <= value <= catalog.MAX_LIST else None
 
 
 async def _ranked_list(
@@ -67,8 +77,7 @@ async def digest(update: Update, context: BotContext) -> None:
 
 
 def _article_id(text: str) -> int | None:
-    payload = text.removeprefix("#")
-    return int(payload) if payload.isdigit() and len(payload) <= 18 else None
+    return ascii_int(text.removeprefix("#"))
 
 
 async def show_article(update: Update, context: BotContext, article_id: int, page: int = 0) -> None:
@@ -77,7 +86,12 @@ async def show_article(update: Update, context: BotContext, article_id: int, pag
     if article is None:
         await notify(update, context, Notice.ARTICLE_NOT_FOUND, id=article_id)
         return
-    await send(update, render_article_detail(article, context.lang, page, now=context.deps.clock()))
+    now = context.deps.clock()
+    if page == 0 and context.deps.rich.enabled:
+        rich = render_article_rich(article, context.lang, now)
+        if rich is not None and await send_rich(update, context, rich):
+            return
+    await send(update, render_article_detail(article, context.lang, page, now=now))
 
 
 async def _article_argument(update: Update, context: BotContext) -> int | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Bot, BotCommand
 
-from bot.views.i18n import LANGUAGES
-from bot.views.render import command_descriptions
+from bot.rules import LANGUAGES
+from bot.views.start import command_descriptions
 
 DEFAULT_LANGUAGE = "en"
 

@@ -12,8 +12,11 @@ from telegram.error import BadRequest
 
 from bot.catalog import chats
 from bot.context import BotContext
-from bot.views.i18n import resolve_language
-from bot.views.render import Notice, Rendered, notice_text, render_notice
+from bot.delivery.rich import send_rich_message
+from bot.rules import resolve_language
+from bot.views.common import Rendered
+from bot.views.notices import Notice, notice_text, render_notice
+from bot.views.sameness import shows
 
 # A button handler gets the decoded callback data of the button that was pressed.
 CallbackHandler = Callable[[Update, BotContext, Any], Awaitable[None]]
@@ -58,12 +61,37 @@ def argument(context: BotContext) -> str:
     return " ".join(context.args or []).strip()
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic the update came from, so the answer goes back into that topic."""
+    message = update.effective_message
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
 async def send(update: Update, rendered: Rendered) -> Message | None:
     text, keyboard = rendered
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=keyboard)
+    return await chat.send_message(text, reply_markup=keyboard, message_thread_id=topic_of(update))
+
+
+async def send_rich(update: Update, context: BotContext, rendered: Rendered) -> bool:
+    """Send a rich message; False when this server or process cannot (send pages instead)."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    html, keyboard = rendered
+    sent = await send_rich_message(
+        context.bot,
+        context.deps.rich,
+        chat_id=chat.id,
+        html=html,
+        reply_markup=keyboard,
+        message_thread_id=topic_of(update),
+    )
+    return sent is not None
 
 
 async def notify(update: Update, context: BotContext, notice: Notice, **params: object) -> None:
@@ -85,8 +113,11 @@ async def too_long(update: Update, context: BotContext, text: str) -> bool:
 
 
 async def edit(query: CallbackQuery, rendered: Rendered) -> None:
-    """Replace a message in place; pressing the same button twice is not an error."""
+    """Replace a message in place. An edit that would change nothing (the button of the
+    screen already shown) is not sent; a race that still meets "not modified" is no error."""
     text, keyboard = rendered
+    if shows(query.message, text, keyboard):
+        return
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:

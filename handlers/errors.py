@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.views.render import Notice, notice_text, render_notice
+from bot.views.notices import Notice, notice_text, render_notice
 
 log = logging.getLogger(__name__)
 

@@ -7,18 +7,17 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.catalog import chats
-from bot.catalog.chats import ChatSettings, SettingError
+from bot.catalog import channels, chats
+from bot.catalog.chats import SettingError
 from bot.config import parse_hhmm
 from bot.context import BotContext
 from bot.views import callbacks as cb
+from bot.views.common import Rendered
 from bot.views.i18n import LANGUAGE_NAMES, timezone_label
-from bot.views.render import (
-    Notice,
-    Rendered,
+from bot.views.notices import Notice, render_notice
+from bot.views.settings import (
     render_count_picker,
     render_language_picker,
-    render_notice,
     render_settings,
     render_time_picker,
     render_timezone_picker,
@@ -34,7 +33,9 @@ from handlers.common import (
     notify,
     send,
     too_long,
+    topic_of,
 )
+from storage.schemas import ChatSettings
 
 _ERRORS = {
     SettingError.BAD_TIME: Notice.BAD_TIME,
@@ -51,7 +52,7 @@ def _chat_id(update: Update) -> int:
 
 
 def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
-    return render_settings(settings.view(), context.deps.clock())
+    return render_settings(settings, context.deps.clock())
 
 
 def _confirmation(context: BotContext, result: ChatSettings, notice: Notice) -> Rendered:
@@ -94,6 +95,10 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None:
     if not await may_change_settings(update, context):
         return
+    if on:  # in a forum the digest goes to the topic /subscribe came from (None: General)
+        await blocking(
+            channels.set_topic, context.deps, chat_id=_chat_id(update), thread_id=topic_of(update)
+        )
     current = await blocking(
         chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
     )
@@ -155,25 +160,28 @@ def _text_setting(
     return handler
 
 
+def _picker(context: BotContext, current: ChatSettings, screen: str) -> Rendered:
+    lang, now = context.lang, context.deps.clock()
+    if screen == "lang":
+        return render_language_picker(lang, current.language)
+    if screen == "tz":
+        return render_timezone_picker(lang, now, current.timezone)
+    if screen == "time":
+        return render_time_picker(lang, parse_hhmm(current.digest_time))
+    if screen == "cnt":
+        return render_count_picker(lang, current.article_count)
+    return settings_screen(context, current)
+
+
 async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
     current = await blocking(
         chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
     )
     assert current is not None
-    lang = context.lang
-    rendered: Rendered
-    if screen == "lang":
-        rendered = render_language_picker(lang, current.language)
-    elif screen == "tz":
-        rendered = render_timezone_picker(lang, context.deps.clock(), current.timezone)
-    elif screen == "time":
-        rendered = render_time_picker(lang, parse_hhmm(current.digest_time))
-    elif screen == "cnt":
-        rendered = render_count_picker(lang, current.article_count)
-    elif screen == "tags":
+    if screen == "tags":
         rendered = await tag_handlers.tags_screen(context, _chat_id(update), 0)
     else:
-        rendered = settings_screen(context, current)
+        rendered = _picker(context, current, screen)
     if update.callback_query is not None:
         await edit(update.callback_query, rendered)
     else:

@@ -7,7 +7,8 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.views.callbacks import parse_article_payload
-from bot.views.render import Notice, render_help, render_welcome
+from bot.views.notices import Notice
+from bot.views.start import render_help, render_welcome
 from handlers.articles import show_article
 from handlers.common import argument, notify, send
 

@@ -10,7 +10,10 @@ from bot.catalog import chats
 from bot.catalog.chats import SettingError
 from bot.context import BotContext
 from bot.views import callbacks as cb
-from bot.views.render import Notice, Rendered, render_article_list, render_tags, tag_header
+from bot.views.common import Rendered
+from bot.views.lists import render_article_list, tag_header
+from bot.views.notices import Notice
+from bot.views.tags import render_tags
 from handlers.common import (
     CallbackHandler,
     argument,

@@ -11,8 +11,10 @@ from typing import Literal
 from sqlalchemy import delete, event, func, insert
 from sqlmodel import Session, col, select
 
-from storage.models import Article, ArticleTag, ArticleText, Tag
+from storage.generated import generated_fields
+from storage.models import Article, ArticleTag, ArticleText, GeneratedField, Tag
 from storage.schemas import ArticleView, TagInfo
+from storage.stories import also_covered_by
 from storage.types import utcnow
 
 UpsertResult = Literal["imported", "updated", "unchanged"]
@@ -151,15 +153,23 @@ def upsert_article(*, session: Session, data: ArticleData) -> UpsertResult:
         for row in session.exec(select(ArticleText).where(ArticleText.article_id == article_id))
     }
     new_texts = _texts_of(data)
-    existing_tags = set(
-        session.exec(select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id))
-    )
+    tag_rows = session.exec(
+        select(ArticleTag.tag_id, ArticleTag.generated).where(ArticleTag.article_id == article_id)
+    ).all()
+    # Tags the newsroom chose stand in for a publisher who sent none; they are not the
+    # source's, so they never count as a change, and the publisher's own tags replace them.
+    existing_tags = {tag_id for tag_id, generated in tag_rows if not generated}
+    generated_tags = {tag_id for tag_id, generated in tag_rows if generated}
     texts_changed = existing_texts != new_texts
     tags_changed = existing_tags != set(tag_ids)
     if not (fields_changed or texts_changed or tags_changed):
         return "updated" if tag_names_changed else "unchanged"
 
-    _apply_fields(article, data, with_scores=True)
+    # Scores the newsroom gave beat the heuristic's; the publisher's own beat both.
+    keep_generated = data.scores_estimated and article.scores_generated
+    _apply_fields(article, data, with_scores=not keep_generated)
+    if not data.scores_estimated:
+        article.scores_generated = False
     article.modified_at = utcnow()
     session.add(article)
     if texts_changed:
@@ -180,6 +190,13 @@ def upsert_article(*, session: Session, data: ArticleData) -> UpsertResult:
                 row.title, row.summary, row.analysis = t, s, a
             session.add(row)
     if tags_changed:
+        if tag_ids and generated_tags:
+            session.execute(
+                delete(ArticleTag).where(
+                    col(ArticleTag.article_id) == article_id,
+                    col(ArticleTag.tag_id).in_(generated_tags),
+                )
+            )
         removed = existing_tags - set(tag_ids)
         if removed:
             session.execute(
@@ -238,6 +255,14 @@ def count_articles(*, session: Session) -> int:
     return session.exec(select(func.count()).select_from(Article)).one()
 
 
+def count_articles_by_external_id(*, session: Session, external_ids: Sequence[str]) -> int:
+    """How many of ``external_ids`` are stored (up to a few hundred ids)."""
+    if not external_ids:
+        return 0
+    query = select(func.count()).select_from(Article)
+    return session.exec(query.where(col(Article.external_id).in_(external_ids))).one()
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
@@ -272,20 +297,54 @@ def article_views(*, session: Session, ids: Sequence[int]) -> list[ArticleView]:
         for article_id, tag in tag_rows:
             assert tag.id is not None
             tags[article_id].append(TagInfo(id=tag.id, slug=tag.slug, names=dict(tag.names)))
-    return [_view(articles[i], texts[i], tags[i]) for i in ids if i in articles]
+    known = list(articles)
+    generated = generated_fields(session=session, ids=known)
+    covered = also_covered_by(session=session, ids=known)
+    return [
+        _view(articles[i], texts[i], tags[i], generated.get(i, ()), covered.get(i, ()))
+        for i in ids
+        if i in articles
+    ]
 
 
-def _view(article: Article, texts: Iterable[ArticleText], tags: Iterable[TagInfo]) -> ArticleView:
+def _view(
+    article: Article,
+    texts: Iterable[ArticleText],
+    tags: Iterable[TagInfo],
+    generated: Iterable[GeneratedField] = (),
+    covered: tuple[str, ...] = (),
+) -> ArticleView:
     assert article.id is not None
     rows = list(texts)
+    fields: dict[str, dict[str, str]] = {
+        "title": {row.lang: row.title for row in rows if row.title},
+        "summary": {row.lang: row.summary for row in rows if row.summary},
+        "analysis": {row.lang: row.analysis for row in rows if row.analysis},
+    }
+    origins: dict[str, str] = {}
+    rationales: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in generated:
+        if row.field.startswith("rationale."):
+            rationales[row.field.removeprefix("rationale.")][row.lang] = row.text
+            continue
+        texts_of = fields.get(row.field)
+        # The source's own text always wins; generated text only fills a gap.
+        if texts_of is None or texts_of.get(row.lang) or not row.text:
+            continue
+        texts_of[row.lang] = row.text
+        origins[f"{row.lang}.{row.field}"] = row.origin
     return ArticleView(
         id=article.id,
         external_id=article.external_id,
         url=article.url,
         source=article.source,
-        title={row.lang: row.title for row in rows if row.title},
-        summary={row.lang: row.summary for row in rows if row.summary},
-        analysis={row.lang: row.analysis for row in rows if row.analysis},
+        title=fields["title"],
+        summary=fields["summary"],
+        analysis=fields["analysis"],
+        origins=origins,
+        # Only scores the newsroom gave come with its reasons; a publisher's scores stand alone.
+        rationales=dict(rationales) if article.scores_generated else {},
+        also_covered_by=covered,
         hot=article.hot,
         quality=article.quality,
         impact=article.impact,

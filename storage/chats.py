@@ -146,3 +146,37 @@ def digest_subscriptions(*, session: Session) -> list[tuple[str | None, tuple[in
         (language, tuple(followed.get(int(chat_id), ())), int(count))
         for chat_id, language, count in chats
     ]
+
+
+def channels_added_by(*, session: Session, user_id: int) -> list[Chat]:
+    """Active channels ``user_id`` made the bot an administrator of, by title."""
+    rows = session.exec(
+        select(Chat)
+        .where(col(Chat.added_by) == user_id, Chat.type == "channel", col(Chat.active))
+        .order_by(col(Chat.title), col(Chat.id))
+    )
+    return list(rows)
+
+
+def leave_topic(*, session: Session, chat_id: int, thread_id: int) -> bool:
+    """The subscription's topic was closed or deleted: deliver to General from now on. True
+    only for the caller that cleared it, so the admins are told once however many senders."""
+    result = session.execute(
+        update(Chat)
+        .where(col(Chat.id) == chat_id, col(Chat.message_thread_id) == thread_id)
+        .values(message_thread_id=None, updated_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def due_channels(*, session: Session, now: datetime) -> list[Chat]:
+    """Subscribed, active channels whose digest is due: the planner checks the bot may post."""
+    rows = session.exec(
+        select(Chat).where(
+            Chat.type == "channel",
+            col(Chat.subscribed),
+            col(Chat.active),
+            col(Chat.next_digest_at) <= now,
+        )
+    )
+    return list(rows)

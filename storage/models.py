@@ -31,6 +31,14 @@ class Article(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     views: int = 0
     ai_generated: bool = False
+    # Scores written by the newsroom (still not the publisher's): a re-import that carries no
+    # scores keeps them instead of the heuristic's.
+    scores_generated: bool = False
+    # Another article telling the same story (the first one imported): lists show only that one,
+    # "also covered by" this article's source. No foreign key (see migration 0004).
+    duplicate_of: int | None = Field(
+        default=None, sa_column=Column(Integer, index=True, nullable=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     modified_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
 
@@ -67,15 +75,18 @@ class ArticleTag(SQLModel, table=True):
     tag_id: int = Field(
         sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
     )
+    # Chosen by the newsroom for an article its publisher sent without tags.
+    generated: bool = False
 
 
 class Chat(SQLModel, table=True):
     """A private chat, group or channel that talks to the bot, with its digest settings."""
 
     __tablename__ = "chat"
-    # The planner reads one (zone, time, due) group at a time: one range of this index.
+    # The planner reads one (zone, time, due) group at a time: one range of ix_chat_due.
     __table_args__ = (
         Index("ix_chat_due", "subscribed", "active", "next_digest_at", "timezone", "digest_time"),
+        Index("ix_chat_added_by", "added_by"),
     )
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -89,6 +100,10 @@ class Chat(SQLModel, table=True):
     article_count: int = 5
     subscribed: bool = False
     active: bool = True
+    # Forum supergroups: the topic /subscribe was sent in (None: General or not a forum).
+    message_thread_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Channels: the user who made the bot an administrator; told privately about setup and loss.
+    added_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     # When the next digest is due (UTC), so the planner finds due chats with one index scan.
     next_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
@@ -183,3 +198,81 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+# --- the newsroom (bot/content/enrich, docs/newsroom.md) ---------------------------------------
+
+
+class GeneratedField(SQLModel, table=True):
+    """A field the newsroom wrote because the source lacked it; the source's own always wins.
+
+    ``field`` is ``title``/``summary``/``analysis``/``rationale.<score>`` (per ``lang``) or
+    ``scores``/``tags`` (``lang`` empty, ``text`` a JSON value). ``origin`` is ``translated``
+    (the source has it in another language) or ``generated``; ``source_hash`` is the hash of
+    the source text it was made from.
+    """
+
+    __tablename__ = "generated_field"
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    lang: str = Field(sa_column=Column(String(16), primary_key=True))
+    field: str = Field(sa_column=Column(String(32), primary_key=True))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    origin: str = Field(sa_column=Column(String(16), nullable=False))
+    model: str = Field(sa_column=Column(String(200), nullable=False))
+    prompt_version: str = Field(sa_column=Column(String(32), nullable=False))
+    source_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class Enrichment(SQLModel, table=True):
+    """The durable queue: one row per article the newsroom looks at.
+
+    States: pending -> running (leased by one worker) -> done | failed; pending again when the
+    source text changes (``source_hash``) or after a transient error (``next_attempt_at``).
+    """
+
+    __tablename__ = "enrichment"
+    __table_args__ = (Index("ix_enrichment_due", "state", "next_attempt_at"),)
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    source_hash: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    tokens: int = 0
+    # The article's modified_at when its source hash was last computed: unchanged → no rehash.
+    seen_modified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class LlmUsage(SQLModel, table=True):
+    """Requests and tokens per UTC day (``day``) or per minute (``day`` = YYYY-MM-DDTHH:MM)."""
+
+    __tablename__ = "llm_usage"
+
+    day: str = Field(sa_column=Column(String(16), primary_key=True))
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ArticleEmbedding(SQLModel, table=True):
+    """The embedding of an article's title and summary, for cross-language duplicates."""
+
+    __tablename__ = "article_embedding"
+
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(sa_column=Column(String(200), nullable=False))
+    source_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    vector: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

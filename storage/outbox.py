@@ -97,6 +97,7 @@ class ClaimedDelivery:
     timezone: str
     article_count: int
     tag_ids: tuple[int, ...] = field(default_factory=tuple)
+    thread_id: int | None = None  # forum topic of the subscription
 
 
 def recover_sending(*, session: Session, policy: SendingPolicy, now: datetime) -> int:
@@ -130,6 +131,7 @@ _CLAIM_SELECT = (
         _CHAT.c.article_count,
         _CHAT.c.active,
         _CHAT.c.subscribed,
+        _CHAT.c.message_thread_id,
     )
     .select_from(_DELIVERY.outerjoin(_CHAT, _CHAT.c.id == _DELIVERY.c.chat_id))
     .where(
@@ -202,6 +204,7 @@ def claim_pending(*, session: Session, now: datetime, limit: int) -> list[Claime
             timezone=str(r.timezone),
             article_count=int(r.article_count),
             tag_ids=tuple(tags.get(int(r.chat_id), ())),
+            thread_id=r.message_thread_id,
         )
         for r in claimable
     ]

@@ -78,7 +78,11 @@ def _candidate_filters(
         tag_ids = sorted(followed_tag_ids(session=session, chat_id=chat_id)) or None
     elif tag_ids is not None and not tag_ids:
         return None
-    conditions: list[ColumnElement[bool]] = [col(Article.published_at) >= since]
+    # A story several feeds carry is ranked once: duplicates stand behind their first article.
+    conditions: list[ColumnElement[bool]] = [
+        col(Article.published_at) >= since,
+        col(Article.duplicate_of).is_(None),
+    ]
     if until is not None:
         conditions.append(col(Article.published_at) <= until)
     # A chat's filters are one primary-key probe per candidate in the window, so they cost the

@@ -34,10 +34,53 @@ class ArticleView:
     views: int = 0
     ai_generated: bool = False
     tags: tuple[TagInfo, ...] = field(default_factory=tuple)
+    # Texts the newsroom wrote: "<lang>.<field>" -> "translated" | "generated"; the source's
+    # own texts are not in here.
+    origins: Mapping[str, str] = field(default_factory=dict)
+    # One line per score the newsroom gave: score name -> {lang: text}.
+    rationales: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Sources of other articles telling the same story (shown once, here).
+    also_covered_by: tuple[str, ...] = ()
 
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(self.title)
+
+    def origin(self, lang: str, name: str) -> str | None:
+        """``translated``/``generated`` when the newsroom wrote this text, else None."""
+        return self.origins.get(f"{lang}.{name}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewsroomState:
+    """The newsroom's queue and today's spending, for ``digestbot status`` and /stats."""
+
+    enabled: bool
+    model: str
+    enriched: int
+    pending: int  # pending + running
+    failed: int
+    tokens_today: int
+    daily_budget: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """A chat's settings as the chat services return them and the settings screen shows them.
+
+    ``language`` is ``"en"`` or ``"zh"``; ``digest_time`` is 24-hour ``HH:MM`` in ``timezone``.
+    """
+
+    chat_id: int
+    chat_type: str
+    language: str
+    timezone: str
+    digest_time: str
+    article_count: int
+    subscribed: bool
+    followed_tag_ids: frozenset[int]
+    followed_tag_names: tuple[str, ...]
+    next_digest_at: datetime | None
 
 
 # --- operations reports (``bot.catalog.ops`` builds them, ``bot.views`` renders them) --------
@@ -89,3 +132,4 @@ class StatsReport:
     status: StatusReport
     subscribers: list[tuple[str | None, str, int]]
     articles: int
+    newsroom: NewsroomState | None = None

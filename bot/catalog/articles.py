@@ -17,7 +17,6 @@ from bot.catalog.ranking import (
 )
 from bot.context import Deps
 from bot.digest_time import get_zone
-from bot.views.callbacks import parse_article_payload
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage.db import session_scope
@@ -106,13 +105,16 @@ def digest_preview(deps: Deps, *, chat_id: int) -> list[ArticleView]:
         return article_store.article_views(session=session, ids=ids)
 
 
-def inline_results(deps: Deps, *, query: str) -> list[ArticleView]:
-    """Inline mode: one shared article (``a<id>``), matches for the words, or today's top."""
-    words = query.strip()
-    shared = parse_article_payload(words)  # the share screen's "send to a chat" button
-    if shared is not None:
-        found = article(deps, article_id=shared)
+def inline_results(deps: Deps, *, query: str, shared_id: int | None = None) -> list[ArticleView]:
+    """Inline mode: one shared article, matches for the words, or today's top.
+
+    ``shared_id`` is the article the share screen's "send to a chat" button names (the
+    handler decodes its ``a<id>`` query); when given, only that article is offered.
+    """
+    if shared_id is not None:
+        found = article(deps, article_id=shared_id)
         return [found] if found else []
+    words = query.strip()
     if not words:
         return top(deps, limit=INLINE_RESULTS) or latest(deps, limit=INLINE_RESULTS)
     return search(deps, query=words, limit=INLINE_RESULTS)

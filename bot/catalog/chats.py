@@ -5,24 +5,26 @@ Each function opens its own short transaction; handlers never touch SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from enum import Enum
 
 from sqlmodel import Session
 
-from bot.config import SUPPORTED_LANGUAGES, parse_hhmm
+from bot.config import parse_hhmm
 from bot.context import Deps
 from bot.digest_time import next_occurrence, parse_timezone
-from bot.views.i18n import resolve_language
-from bot.views.render import ChatSettingsView
+from bot.rules import (
+    MAX_ARTICLE_COUNT,
+    MIN_ARTICLE_COUNT,
+    ascii_int,
+    is_language,
+    resolve_language,
+)
 from storage import articles as article_store
 from storage import chats as chat_store
 from storage import planning
 from storage.db import session_scope
 from storage.models import Chat
-
-MIN_COUNT, MAX_COUNT = 1, 10
+from storage.schemas import ChatSettings
 
 
 class SettingError(Enum):
@@ -33,31 +35,6 @@ class SettingError(Enum):
     BAD_COUNT = "bad_count"
     BAD_LANGUAGE = "bad_language"
     UNKNOWN_TAG = "unknown_tag"
-
-
-@dataclass(frozen=True, slots=True)
-class ChatSettings:
-    chat_id: int
-    chat_type: str
-    language: str
-    timezone: str
-    digest_time: str
-    article_count: int
-    subscribed: bool
-    followed_tag_ids: frozenset[int]
-    followed_tag_names: tuple[str, ...]
-    next_digest_at: datetime | None
-
-    def view(self) -> ChatSettingsView:
-        """What the settings screen shows."""
-        return ChatSettingsView(
-            language="zh" if self.language == "zh" else "en",
-            timezone=self.timezone,
-            digest_time=parse_hhmm(self.digest_time),
-            article_count=self.article_count,
-            subscribed=self.subscribed,
-            followed_tags=self.followed_tag_names,
-        )
 
 
 def _snapshot(session: Session, chat: Chat, language: str) -> ChatSettings:
@@ -132,7 +109,7 @@ def _update(deps: Deps, chat_id: int, fallback: str, **values: object) -> ChatSe
 
 def set_language(deps: Deps, *, chat_id: int, language: str) -> ChatSettings | SettingError:
     code = language.strip().lower()
-    if code not in SUPPORTED_LANGUAGES:
+    if not is_language(code):
         return SettingError.BAD_LANGUAGE
     return _update(deps, chat_id, code, language=code)
 
@@ -163,11 +140,8 @@ def set_timezone(
 def set_article_count(
     deps: Deps, *, chat_id: int, language: str, text: str
 ) -> ChatSettings | SettingError:
-    try:
-        count = int(text.strip())
-    except ValueError:
-        return SettingError.BAD_COUNT
-    if not MIN_COUNT <= count <= MAX_COUNT:
+    count = ascii_int(text)
+    if count is None or not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
         return SettingError.BAD_COUNT
     return _update(deps, chat_id, language, article_count=count)
 

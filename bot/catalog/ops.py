@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from bot.catalog.newsroom import newsroom_report
 from bot.catalog.ranking import ranked_article_ids
 from bot.config import Settings
 from bot.context import Deps
@@ -99,9 +100,11 @@ def dry_run(*, engine: Engine, settings: Settings, now: datetime | None = None) 
 
 
 def stats_report(deps: Deps) -> StatsReport:
-    """For the admins' /stats: subscribers by language and chat type, articles, recent runs."""
+    """For the admins' /stats: subscribers by language and chat type, articles, recent runs,
+    the newsroom."""
     report = status(engine=deps.engine, limit=5, now=deps.clock())
     with session_scope(deps.engine) as session:
         breakdown = subscriber_counts(session=session)
         articles = count_articles(session=session)
-    return StatsReport(status=report, subscribers=breakdown, articles=articles)
+    newsroom = newsroom_report(engine=deps.engine, settings=deps.settings, now=deps.clock())
+    return StatsReport(status=report, subscribers=breakdown, articles=articles, newsroom=newsroom)

@@ -7,7 +7,9 @@ by line. Feed HTML becomes plain text (``html_to_text``).
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -299,15 +301,55 @@ def _json_lines(lines: Iterable[tuple[int, bytes]], label: str) -> Iterator[RawR
             yield RawRecord(location, error="line is not valid UTF-8")
 
 
+def _xml_feed(data: bytes, label: str, now: datetime) -> Iterator[RawRecord]:
+    """RSS or Atom bytes, decoded by feedparser itself (BOM, XML declaration, HTTP rules)."""
+    parsed = feedparser.parse(data)
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no feed found"
+        raise SourceError(f"not an RSS or Atom feed ({reason})")
+    yield from _feedparser_records(parsed, label, now)
+
+
+# UTF-32 first: the UTF-32 little-endian BOM starts with the UTF-16 one.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    return next((name for bom, name in _WIDE_BOMS if head.startswith(bom)), None)
+
+
+def _wide(
+    data: bytes, encoding: str, label: str, now: datetime, jsonl: bool
+) -> Iterator[RawRecord]:
+    """A UTF-16 / UTF-32 source with its BOM: a feed goes to feedparser as the bytes it is;
+    JSON (Lines, Feed) is re-encoded as UTF-8 and read like any other."""
+    try:
+        text = data.decode(encoding)  # the codec reads the byte order from the BOM
+    except UnicodeDecodeError:
+        raise SourceError(f"not valid {encoding.upper()}") from None
+    if text.lstrip(" \t\r\n").startswith("<"):
+        yield from _xml_feed(data, label, now)
+        return
+    yield from read_stream(io.BytesIO(text.encode("utf-8")), label, now=now, jsonl=jsonl)
+
+
+def _lines(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """The stream's lines, ``head`` (already read from it) included."""
+    first = head if head.endswith(b"\n") else head + stream.readline()
+    yield from io.BytesIO(first)
+    yield from stream
+
+
 def _document(data: bytes, label: str, now: datetime) -> Iterator[RawRecord]:
     """A whole JSON array / object, or an XML feed."""
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head == b"<":
-        parsed = feedparser.parse(data)
-        if not parsed.get("version") and not parsed.entries:
-            reason = parsed.get("bozo_exception") or "no feed found"
-            raise SourceError(f"not an RSS or Atom feed ({reason})")
-        yield from _feedparser_records(parsed, label, now)
+        yield from _xml_feed(data, label, now)
         return
     if head not in (b"[", b"{"):
         raise SourceError("not JSON, JSON Lines, RSS, Atom or JSON Feed")
@@ -334,14 +376,18 @@ def read_stream(
     """Records from a binary stream, the format sniffed from its first non-blank line.
 
     JSON Lines (a first line that is a whole object, or ``jsonl=True``) is read one line at
-    a time, so the file's size does not matter; other formats are whole documents.
+    a time, so the file's size does not matter; other formats are whole documents. UTF-8
+    (with or without BOM) is read as is; UTF-16 and UTF-32 need their BOM.
     """
+    head = stream.read(4)
+    encoding = _wide_encoding(head)
+    if encoding is not None:
+        yield from _wide(head + stream.read(), encoding, label, now, jsonl)
+        return
+    lines = _lines(head, stream)
     consumed: list[bytes] = []
     first = b""
-    while True:
-        line = stream.readline()
-        if not line:
-            break
+    for line in lines:
         consumed.append(line)
         first = line.strip().lstrip(b"\xef\xbb\xbf").strip()
         if first:
@@ -354,7 +400,7 @@ def read_stream(
         except (json.JSONDecodeError, UnicodeDecodeError):
             jsonl = True  # a broken first line is reported as such, the rest still imported
     if jsonl:
-        numbered = chain(enumerate(consumed, start=1), enumerate(stream, start=len(consumed) + 1))
+        numbered = chain(enumerate(consumed, start=1), enumerate(lines, start=len(consumed) + 1))
         yield from _json_lines(numbered, label)
         return
-    yield from _document(b"".join(consumed) + stream.read(), label, now)
+    yield from _document(b"".join(consumed) + b"".join(lines), label, now)

@@ -14,7 +14,7 @@ from typing import IO
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.config import Settings
 from bot.content.formats import JSONL_SUFFIXES, read_stream
@@ -126,6 +126,10 @@ def _store_batch(
             try:
                 with session_scope(engine) as session:
                     result = upsert_article(session=session, data=data)
+            except OperationalError:
+                # The database itself fails (disk full, read-only, I/O error, gone): no other
+                # record can be stored either. Stop at the first; the caller names it once.
+                raise
             except SQLAlchemyError as exc:
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
                 _reject(counts, err, location, f"database error: {reason}")
@@ -161,8 +165,8 @@ def import_records(
                 continue
             batch.append((raw.location, data))
             if len(batch) >= batch_size:
-                _store_batch(engine, batch, counts, err)
-                batch = []
+                stored, batch = batch, []
+                _store_batch(engine, stored, counts, err)
     finally:
         # Also on a SourceError half-way through: what was read and valid is kept.
         if batch:

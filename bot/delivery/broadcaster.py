@@ -59,6 +59,8 @@ from bot.delivery.botapi import (
 from bot.delivery.digest import MAX_RENDERED, DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
+from bot.delivery.topics import move_to_general, topic_gone
+from bot.metrics import Metrics
 from storage import outbox
 from storage.chats import migrate_chat
 from storage.db import session_scope
@@ -76,6 +78,7 @@ class _Job:
     ticket: SendTicket = field(default_factory=SendTicket)
     chat_id: int = 0
     migrated: bool = False
+    thread_id: int | None = None  # forum topic; None after it was found closed
 
 
 class Broadcaster:
@@ -90,8 +93,10 @@ class Broadcaster:
         options: DeliveryOptions | None = None,
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
+        self.metrics = metrics
         self.engine = engine
         self.settings = settings
         self.options = options or DeliveryOptions.from_settings(settings)
@@ -139,6 +144,9 @@ class Broadcaster:
         buffer: list[_Job] = []
         exhausted = False
         last_flush = time.monotonic()
+        if self.builder.bot_username is None:
+            with contextlib.suppress(RuntimeError):  # a bot that was never initialised
+                self.builder.bot_username = self.bot.username
         if self.options.fast_path:
             self._client = fast_client_for(self.bot, connections=self.options.workers)
         try:
@@ -161,7 +169,8 @@ class Broadcaster:
                         if plan.digest is None:
                             self._record(self._unsendable(plan), stats)
                         else:
-                            buffer.append(_Job(plan, chat_id=plan.delivery.chat_id))
+                            d = plan.delivery
+                            buffer.append(_Job(plan, chat_id=d.chat_id, thread_id=d.thread_id))
                     continue
                 if buffer and len(self._jobs) < self.options.workers:
                     started = min(len(buffer), self.options.workers - len(self._jobs))
@@ -240,6 +249,9 @@ class Broadcaster:
     def _record(self, outcome: Outcome, stats: PassStats) -> None:
         stats.add(outcome)
         self._outcomes.append(outcome)
+        if self.metrics is not None:
+            state = "returned" if outcome.state == outbox.PENDING else outcome.state
+            self.metrics.sends.labels(state).inc()
 
     # --- database (worker threads) --------------------------------------------------------
 
@@ -325,6 +337,13 @@ class Broadcaster:
             except Forbidden as exc:
                 return self._fail(job, outbox.FAILED, f"forbidden: {exc.message}", deactivate=True)
             except BadRequest as exc:
+                if job.thread_id is not None and topic_gone(exc.message):
+                    thread_id, job.thread_id = job.thread_id, None
+                    lang = self.builder.language_of(d)
+                    await move_to_general(
+                        self.bot, self.engine, chat_id=job.chat_id, thread_id=thread_id, lang=lang
+                    )
+                    continue  # the digest goes to General instead of being lost
                 gone = "chat not found" in exc.message.lower()
                 return self._fail(
                     job, outbox.FAILED, f"bad request: {exc.message}", deactivate=gone
@@ -346,6 +365,9 @@ class Broadcaster:
                 continue
             except TelegramError as exc:
                 return self._fail(job, outbox.FAILED, f"telegram: {exc.message}")
+            if self.metrics is not None:
+                lag = (self._now() - d.due_at).total_seconds()
+                self.metrics.planner_lag_seconds.observe(max(0.0, lag))
             ids = list(digest.article_ids)
             return Outcome(
                 d.id,
@@ -369,6 +391,7 @@ class Broadcaster:
                 parse_mode=ParseMode.HTML,
                 reply_markup=digest.markup,
                 link_preview_options=NO_PREVIEW,
+                message_thread_id=job.thread_id,
                 rate_limit_args=job.ticket,
                 **extra,
             )
@@ -377,22 +400,33 @@ class Broadcaster:
         limiter = self.bot.rate_limiter
         if limiter is None:
             job.ticket.dispatched = True
-            return message_id(await self._post_message(job.chat_id, body))
+            return message_id(await self._post_message(job.chat_id, body, job.thread_id))
         # The same limiter object and call PTB's ExtBot makes for every request, so replies
         # keep their priority and a 429 pauses everything.
         data: dict[str, Any] = {"chat_id": job.chat_id}
         if self.options.allow_paid_broadcast:
             data["allow_paid_broadcast"] = True
         result = await limiter.process_request(
-            self._post_message, (job.chat_id, body), {}, "sendMessage", data, job.ticket
+            self._post_message,
+            (job.chat_id, body, job.thread_id),
+            {},
+            "sendMessage",
+            data,
+            job.ticket,
         )
         return message_id(result)
 
-    async def _post_message(self, chat_id: int, body: bytes) -> dict[str, Any]:
+    async def _post_message(
+        self, chat_id: int, body: bytes, thread_id: int | None = None
+    ) -> dict[str, Any]:
         """POST sendMessage; its ``result`` (what PTB's request callbacks return)."""
         client = self._client
         assert client is not None
-        return await client.call("sendMessage", b'{"chat_id":%d,%s' % (chat_id, body))
+        if thread_id is not None:
+            head = b'{"chat_id":%d,"message_thread_id":%d,' % (chat_id, thread_id)
+        else:
+            head = b'{"chat_id":%d,' % chat_id
+        return await client.call("sendMessage", head + body)
 
     def _body(self, digest: RenderedDigest) -> bytes:
         """The JSON body after ``{"chat_id":N,`` — serialised once per rendered digest."""

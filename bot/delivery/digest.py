@@ -29,7 +29,7 @@ from telegram import InlineKeyboardMarkup
 from bot.catalog.ranking import digest_candidates, ranked_article_ids
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
-from bot.views.render import render_digest
+from bot.views.digest import render_channel_digest, render_digest
 from storage.articles import article_views
 from storage.outbox import ClaimedDelivery, delivered_pairs
 from storage.schemas import ArticleView
@@ -123,8 +123,10 @@ class DigestBuilder:
         self._clock = clock
         self._candidates: dict[tuple[tuple[int, ...], int], tuple[float, list[int]]] = {}
         self._views: dict[int, ArticleView] = {}
-        self._rendered: dict[tuple[str, tuple[int, ...], str], RenderedDigest | str] = {}
+        self._rendered: dict[tuple[str, tuple[int, ...], str, bool], RenderedDigest | str] = {}
         self.renders = 0  # how many times a message was actually rendered (tests, stats)
+        # Set by the broadcaster once the bot knows its name: channel digests link to the bot.
+        self.bot_username: str | None = None
 
     def language_of(self, delivery: ClaimedDelivery) -> str:
         return delivery.language or self._settings.default_language
@@ -183,24 +185,33 @@ class DigestBuilder:
             if not ids:
                 plans.append(DigestPlan(d, None, skip_reason=NO_NEW_ARTICLES))
                 continue
-            rendered = self.render(self.language_of(d), ids, d.local_date)
+            channel = d.chat_type == "channel"
+            rendered = self.render(self.language_of(d), ids, d.local_date, channel=channel)
             if isinstance(rendered, str):
                 plans.append(DigestPlan(d, None, error=rendered))
             else:
                 plans.append(DigestPlan(d, rendered))
         return plans
 
-    def render(self, lang: str, ids: tuple[int, ...], local_date: str) -> RenderedDigest | str:
-        """The validated message for this key (rendered once), or the validation error."""
-        key = (lang, ids, local_date)
+    def render(
+        self, lang: str, ids: tuple[int, ...], local_date: str, *, channel: bool = False
+    ) -> RenderedDigest | str:
+        """The validated message for this key (rendered once), or the validation error.
+
+        A channel's digest has no per-reader buttons: links into the bot instead."""
+        key = (lang, ids, local_date, channel)
         found = self._rendered.get(key)
         if found is not None:
             return found
         self.renders += 1
         articles = [self._views[a] for a in ids]
-        text, markup = render_digest(
-            articles, lang, "UTC", _digest_moment(date.fromisoformat(local_date))
-        )
+        moment = _digest_moment(date.fromisoformat(local_date))
+        if channel and self.bot_username:
+            text, markup = render_channel_digest(articles, lang, "UTC", moment, self.bot_username)
+        else:
+            text, markup = render_digest(articles, lang, "UTC", moment)
+            if channel:  # no bot name to link to (never initialised, as in tools): no buttons
+                markup = None
         result: RenderedDigest | str
         try:
             validate_message(text, markup)

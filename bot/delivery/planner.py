@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +33,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.context import Deps
 from bot.delivery.broadcaster import Broadcaster
+from bot.delivery.channel_rights import check_due_channels
 from bot.delivery.options import DeliveryOptions
 from bot.digest_time import get_zone, next_occurrence
+from bot.metrics import Metrics
 from storage import outbox, planning
 from storage.db import session_scope
 from storage.types import utcnow
@@ -172,8 +176,10 @@ class DeliveryService:
         settings: Settings,
         grace: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broadcaster = broadcaster
+        self.metrics = metrics
         self.clock = clock
         self.engine = engine
         self.settings = settings
@@ -187,6 +193,7 @@ class DeliveryService:
         self.lookahead = timedelta(seconds=2 * settings.planner_interval)
         # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
+        self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
 
     def start(self) -> None:
         if self._task is None:
@@ -212,10 +219,16 @@ class DeliveryService:
             await asyncio.to_thread(self.broadcaster.recover)
             self._recovered = True
         moment = now or self.clock()
+        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
+        # Channels due within the look-ahead are about to be planned: check those too.
+        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
         result = await asyncio.to_thread(
             plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
         )
         self.last_plan = result
+        self.last_pass_at = time.monotonic()
+        if self.metrics is not None:
+            await asyncio.to_thread(self._record_pass)
         if result.planned or result.skipped:
             _LOGGER.info(
                 "planned %d digests (%d skipped) for %d chats",
@@ -231,6 +244,15 @@ class DeliveryService:
     def _next_due(self) -> datetime | None:
         with session_scope(self.engine) as session:
             return planning.next_pending_due(session=session, after=self.clock())
+
+    def _record_pass(self) -> None:
+        assert self.metrics is not None
+        self.metrics.planner_passes.inc()
+        self.metrics.planner_last_pass.set_to_current_time()
+        with session_scope(self.engine) as session:
+            states = outbox.state_counts(session=session)
+        for state, rows in states.items():
+            self.metrics.outbox_rows.labels(state).set(rows)
 
     async def _sender(self) -> None:
         while not self.broadcaster.stopping:
@@ -264,6 +286,7 @@ def install_jobs(
     engine: Engine,
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
+    metrics: Metrics | None = None,
 ) -> DeliveryService:
     """Register the digest planner jobs and the delivery service (in ``bot_data``).
 
@@ -278,9 +301,10 @@ def install_jobs(
         settings=settings,
         options=DeliveryOptions.from_settings(settings),
         now=clock,
+        metrics=metrics,
     )
     service = DeliveryService(
-        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock
+        broadcaster=broadcaster, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
     application.bot_data[SERVICE_KEY] = service
     job_queue.run_repeating(_planner_job, interval=settings.planner_interval, name="digest-planner")

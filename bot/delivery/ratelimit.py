@@ -39,6 +39,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.metrics import Metrics
+
 _LOGGER = logging.getLogger(__name__)
 
 # How far behind its grid a lane may be and still catch up (seconds); see ``_pump``.
@@ -112,9 +114,14 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
     """See the module docstring."""
 
     def __init__(
-        self, limits: RateLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        limits: RateLimits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self.limits = limits or RateLimits()
+        self.metrics = metrics
         self._clock = clock
         scale = self.limits.time_scale
         margin = 1.0 + self.limits.safety
@@ -232,6 +239,9 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
 
     def _start_penalty(self, seconds: float) -> None:
         self.penalties += 1
+        if self.metrics is not None:
+            self.metrics.telegram_429.inc()
+            self.metrics.flood_wait_seconds.inc(seconds)
         # A small epsilon: the server started counting before our response arrived, so this
         # already ends after the server's penalty; the epsilon absorbs clock granularity.
         self.penalty_until = max(self.penalty_until, self._clock() + seconds + 0.01)

@@ -62,7 +62,10 @@ class ChatsApi(ChatStore):
         if user_id != self.bot.id and user_id not in self.users:
             raise bad_request("user not found")
         user = self.bot_dict() if user_id == self.bot.id else self.users[user_id].to_dict()
-        return self._member_dict(user, self._member_status(chat, user_id))
+        can_post = None
+        if chat.type == "channel":
+            can_post = chat.bot_can_post if user_id == self.bot.id else True
+        return self._member_dict(user, self._member_status(chat, user_id), can_post=can_post)
 
     async def _api_getchatadministrators(self, p: Params) -> Any:
         chat = self._resolve_chat(p, write=False)

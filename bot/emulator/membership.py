@@ -14,14 +14,21 @@ class Membership(UserActions):
     """Membership changes, told to the bot as ``my_chat_member`` updates and service messages."""
 
     async def _chat_member_update(
-        self, chat: FakeChat, by: FakeUser, old: MemberStatus, new: MemberStatus
+        self,
+        chat: FakeChat,
+        by: FakeUser,
+        old: MemberStatus,
+        new: MemberStatus,
+        *,
+        could_post: bool | None = None,
     ) -> None:
+        can_post = chat.bot_can_post if chat.type == "channel" else None
         payload = {
             "chat": self.chat_dict(chat),
             "from": by.to_dict(),
             "date": unix_ts(utc_now()),
-            "old_chat_member": self._member_dict(self.bot_dict(), old),
-            "new_chat_member": self._member_dict(self.bot_dict(), new),
+            "old_chat_member": self._member_dict(self.bot_dict(), old, can_post=could_post),
+            "new_chat_member": self._member_dict(self.bot_dict(), new, can_post=can_post),
         }
         self._enqueue("my_chat_member", payload)
         await self._emit(FakeEvent("chat", chat.id, None, {"bot_status": new}))
@@ -42,6 +49,29 @@ class Membership(UserActions):
         target.bot_status = "administrator" if as_admin else "member"
         await self._chat_member_update(target, adder, old, target.bot_status)
         await self._service_message(target, adder, {"new_chat_members": [self.bot_dict()]})
+
+    async def add_bot_to_channel(
+        self, chat: ChatRef, by_user: UserRef, *, can_post: bool = True
+    ) -> None:
+        """A channel admin makes the bot an administrator (bots join channels only so)."""
+        target = self._chat(chat)
+        if target.type != "channel":
+            raise ValueError(f"chat {target.id} is not a channel")
+        await self.set_bot_rights(target, by_user, can_post=can_post)
+
+    async def set_bot_rights(
+        self, chat: ChatRef, by_user: UserRef, *, can_post: bool | None = None
+    ) -> None:
+        """Promote or demote the bot in a channel: ``can_post`` None makes it a plain member."""
+        target = self._chat(chat)
+        old, could = target.bot_status, target.bot_can_post
+        if can_post is None:
+            target.bot_status, target.bot_can_post = "member", False
+        else:
+            target.bot_status, target.bot_can_post = "administrator", can_post
+        await self._chat_member_update(
+            target, self._user(by_user), old, target.bot_status, could_post=could
+        )
 
     async def remove_bot_from_group(self, chat: ChatRef, by_user: UserRef) -> None:
         target = self._chat(chat)

@@ -51,6 +51,10 @@ class FakeChat:
     started: bool = True  # private chats: the user pressed Start (bots can't write first)
     migrated_to: int | None = None
     migrated_from: int | None = None
+    bot_can_post: bool = True  # channels: the bot administrator's can_post_messages
+    is_forum: bool = False  # supergroups with topics
+    # Forum topics by message_thread_id: "open", "closed" or "deleted".
+    topics: dict[int, str] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:
@@ -85,6 +89,11 @@ class FakeMessage:
     inline_message_id: str | None = None
     service: dict[str, Any] | None = None  # e.g. {"new_chat_members": [...]}
     params: dict[str, Any] = field(default_factory=dict)  # raw API params of the last send/edit
+    # A rich message (sendRichMessage): its RichMessage object and its validated HTML; ``text``
+    # then holds the plain text, for tests and the sandbox to read.
+    rich: dict[str, Any] | None = None
+    message_thread_id: int | None = None  # the forum topic it was sent in
+    rich_html: str | None = None
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:

@@ -55,6 +55,8 @@ class FakeTelegram(MessagesApi, QueriesApi, ChatsApi, ProfileApi, Membership, Wa
         raw = dict(params)
         fault: str | None = None
         handler = self._methods.get(method.lower())
+        if method.lower() == "sendrichmessage" and not self.rich_messages:
+            handler = None  # an older Bot API server: the method does not exist
         if handler is None:
             response = ApiResponse(404, ApiError(404, "Not Found: method not found").to_json())
             self._log(method, raw, at, started, response, None)

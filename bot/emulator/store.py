@@ -75,10 +75,13 @@ class ChatStore:
         webhook_retry_delay: float = 0.2,
         webhook_max_retry_delay: float = 5.0,
         webhook_timeout: float = 10.0,
+        rich_messages: bool = True,
     ) -> None:
         """``webhook_*``: how a set webhook is pushed to — attempts per update (then it is
         given up), the first retry delay (doubling up to the maximum), the POST timeout. Only
-        loopback webhook URLs are accepted unless ``allow_non_loopback_webhooks``."""
+        loopback webhook URLs are accepted unless ``allow_non_loopback_webhooks``.
+        ``rich_messages=False`` behaves like a Bot API server older than 10.1 (no
+        ``sendRichMessage``: 404 "Not Found")."""
         bot_id_text, sep, _ = token.partition(":")
         if not sep or not bot_id_text.isdigit():
             raise ValueError("token must look like '<bot id>:<secret>'")
@@ -88,6 +91,7 @@ class ChatStore:
         # Privacy mode: in groups the bot only sees commands, replies to it and mentions.
         self.privacy_mode = privacy_mode
         self.strict_html_ampersand = strict_html_ampersand
+        self.rich_messages = rich_messages
         self.flood = flood or FloodLimiter()
         self.faults = faults or FaultInjector()
 
@@ -187,7 +191,7 @@ class ChatStore:
                 raise forbidden(f"bot was kicked from the {kind}")
             if chat.bot_status == "left":
                 raise forbidden(f"bot is not a member of the {kind}")
-            if chat.type == "channel" and write and chat.bot_status != "administrator":
+            if chat.type == "channel" and write and not self._bot_posts(chat):
                 raise bad_request("need administrator rights in the channel chat")
         return chat
 
@@ -204,6 +208,8 @@ class ChatStore:
             data["title"] = chat.title or ""
             if chat.username:
                 data["username"] = chat.username
+            if chat.is_forum:
+                data["is_forum"] = True
         return data
 
     def message_dict(self, message: FakeMessage, *, nested: bool = False) -> dict[str, Any]:
@@ -217,12 +223,16 @@ class ChatStore:
             "chat": self.chat_dict(chat),
             "date": unix_ts(message.date),
         }
-        if message.text is not None:
+        if message.rich is not None:
+            data["rich_message"] = message.rich
+        elif message.text is not None:
             data["text"] = message.text
             if message.entities:
                 data["entities"] = message.entities
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
+        if message.message_thread_id is not None:
+            data.update(message_thread_id=message.message_thread_id, is_topic_message=True)
         if message.edit_date is not None:
             data["edit_date"] = unix_ts(message.edit_date)
         if message.via_bot:
@@ -235,7 +245,14 @@ class ChatStore:
             data.update(message.service)
         return data
 
-    def _member_dict(self, user: dict[str, Any], status: MemberStatus) -> dict[str, Any]:
+    @staticmethod
+    def _bot_posts(chat: FakeChat) -> bool:
+        return chat.bot_status == "administrator" and chat.bot_can_post
+
+    def _member_dict(
+        self, user: dict[str, Any], status: MemberStatus, *, can_post: bool | None = None
+    ) -> dict[str, Any]:
+        """``can_post``: a channel administrator's right to post (channels only)."""
         data: dict[str, Any] = {"status": status, "user": user}
         if status == "creator":
             data["is_anonymous"] = False
@@ -255,6 +272,8 @@ class ChatStore:
                 can_delete_stories=False,
                 can_pin_messages=True,
             )
+            if can_post is not None:
+                data.update(can_post_messages=can_post, can_edit_messages=can_post)
         elif status == "kicked":
             data["until_date"] = 0
         elif status == "restricted":

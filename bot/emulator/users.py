@@ -71,13 +71,16 @@ class UserActions(UpdateQueue):
         username: str | None = None,
         bot_status: MemberStatus = "member",
         chat_id: int | None = None,
+        forum: bool = False,
     ) -> FakeChat:
-        """A group (or supergroup) with the bot already in it (``bot_status``)."""
-        kind: ChatType = "supergroup" if supergroup else "group"
+        """A group (or supergroup) with the bot already in it (``bot_status``); ``forum``: a
+        supergroup with topics (``create_topic``)."""
+        kind: ChatType = "supergroup" if supergroup or forum else "group"
         new_id = chat_id if chat_id is not None else self._new_group_id(kind)
         if new_id in self.chats:
             raise ValueError(f"chat id {new_id} already exists")
         chat = FakeChat(id=new_id, type=kind, title=title, username=username, bot_status=bot_status)
+        chat.is_forum = forum
         for ref in members:
             chat.members[self._user(ref).id] = "member"
         for ref in admins:
@@ -85,6 +88,32 @@ class UserActions(UpdateQueue):
         if creator is not None:
             chat.members[self._user(creator).id] = "creator"
         self.chats[new_id] = chat
+        return chat
+
+    def create_topic(self, chat: ChatRef) -> int:
+        """A new open topic in a forum; its message_thread_id."""
+        target = self._chat(chat)
+        if not target.is_forum:
+            raise ValueError(f"chat {target.id} is not a forum")
+        thread_id = self._new_message_id(target.id)
+        target.topics[thread_id] = "open"
+        return thread_id
+
+    def set_topic_state(self, chat: ChatRef, thread_id: int, state: str) -> None:
+        """Close, reopen or delete a topic: ``state`` is "closed", "open" or "deleted"."""
+        self._chat(chat).topics[thread_id] = state
+
+    def create_channel(
+        self, title: str, *, creator: UserRef, admins: Iterable[UserRef] = ()
+    ) -> FakeChat:
+        """A channel the bot is not in yet (``add_bot_to_channel`` brings it in)."""
+        chat = FakeChat(
+            id=-1_002_000_000_000 - next(self._ids), type="channel", title=title, bot_status="left"
+        )
+        chat.members[self._user(creator).id] = "creator"
+        for ref in admins:
+            chat.members[self._user(ref).id] = "administrator"
+        self.chats[chat.id] = chat
         return chat
 
     def _new_group_id(self, kind: ChatType) -> int:
@@ -112,9 +141,16 @@ class UserActions(UpdateQueue):
         return False
 
     async def send_text(
-        self, chat: ChatRef, user: UserRef, text: str, *, reply_to: int | None = None
+        self,
+        chat: ChatRef,
+        user: UserRef,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        topic: int | None = None,
     ) -> FakeMessage:
-        """``user`` writes ``text`` in ``chat``; the bot gets a ``message`` update if it would."""
+        """``user`` writes ``text`` in ``chat`` (in forum ``topic``, if given); the bot gets a
+        ``message`` update if it would."""
         target = self._chat(chat)
         sender = self._user(user)
         if target.type == "private":
@@ -136,6 +172,7 @@ class UserActions(UpdateQueue):
             text=stripped,
             entities=sort_entities(find_auto_entities(stripped, [])),
             reply_to_message_id=reply_to,
+            message_thread_id=topic,
         )
         await self._publish_user_message(target, message)
         return message

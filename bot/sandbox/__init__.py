@@ -28,6 +28,7 @@ from telegram import Update
 
 from bot.app import BotApplication, build_application
 from bot.catalog import chats
+from bot.catalog.samples import SAMPLE_ARTICLES
 from bot.config import Settings
 from bot.content.formats import read_stream
 from bot.content.importer import ImportCounts, import_records
@@ -47,7 +48,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 SANDBOX_TOKEN = "7000000001:SANDBOX-local-emulator-token"
 SANDBOX_BOT_USERNAME = "digest_sandbox_bot"
-SAMPLE_ARTICLES = Path(__file__).resolve().parents[2] / "data" / "sample-articles.jsonl"
 # The newest sample article is this old right after the import.
 SAMPLE_AGE = timedelta(hours=1)
 _SHIFTED_FIELDS = ("published_at", "updated_at")

@@ -89,6 +89,9 @@ def message_json(message: FakeMessage, sandbox: Sandbox) -> dict[str, Any]:
         "edit_date": message.edit_date.isoformat() if message.edit_date else None,
         "text": message.text,
         "entities": message.entities,
+        # A rich message: HTML the emulator validated and re-serialised (allowed tags only);
+        # the page still rebuilds it element by element from the same allow-list.
+        "rich_html": message.rich_html,
         "reply_markup": message.reply_markup,
         "reply_to_message_id": message.reply_to_message_id,
         "deleted": message.deleted,

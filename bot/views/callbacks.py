@@ -15,6 +15,7 @@ Wire format — short ASCII prefixes, ``:``-separated, decimal ids without leadi
 ``tz:<zone>``          :class:`SetTimezone`        IANA zone name
 ``time:<HH:MM>``       :class:`SetTime`            digest time (24-hour)
 ``dg:now``             :class:`DigestNow`          send the digest now
+``ch:<id>:<k>:<v>``    :class:`ChannelAction`      change channel ``id`` from a private chat
 ``noop``               :class:`Noop`               inert button (page indicator)
 =====================  ==========================  =========================================
 
@@ -23,9 +24,15 @@ can only ever act on the chat in which it was pressed: handlers must apply every
 ``update.callback_query.message.chat`` (``update.effective_chat``), never to an id taken
 from the data. A forged button therefore cannot touch another chat; at worst it asks for
 a public article or changes the presser's own chat — which in groups handlers still gate
-behind an admin check. Anything that does not decode (garbage, oversized, a button from
-an older bot version, an inaccessible message) gets :data:`None` and a polite "this
-button has expired" answer.
+behind an admin check.
+
+The one exception is :class:`ChannelAction`: a channel's settings are changed from the
+admin's private chat, so its data names the channel. Its handler acts only in a private chat
+and only after ``getChatMember`` confirms, at that moment, that the presser administers that
+channel; a forged id therefore gains nothing.
+
+Anything that does not decode (garbage, oversized, a button from an older bot version, an
+inaccessible message) gets :data:`None` and a polite "this button has expired" answer.
 """
 
 from __future__ import annotations
@@ -35,13 +42,18 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Final, Literal, TypeAlias, get_args
 
-from bot.views.i18n import LANGUAGES, Lang, is_language, is_valid_timezone
+from bot.rules import (
+    CALLBACK_DATA_MAX_BYTES,
+    DEEP_LINK_PAYLOAD_MAX,
+    MAX_ARTICLE_COUNT,
+    MIN_ARTICLE_COUNT,
+    Lang,
+    is_language,
+)
+from bot.views.i18n import is_valid_timezone
 
-MAX_BYTES: Final = 64
 MAX_ID: Final = 2**63 - 1  # BIGINT; decimal ids are at most 19 digits
 MAX_PAGE: Final = 9999
-MIN_COUNT: Final = 1
-MAX_COUNT: Final = 10
 
 SettingsScreen = Literal["main", "lang", "tz", "time", "cnt", "tags"]
 SETTINGS_SCREENS: Final[tuple[str, ...]] = get_args(SettingsScreen)
@@ -127,6 +139,21 @@ class Noop:
     pass
 
 
+# key -> what the value is: s screen, l language, n count, z time zone, t time (HHMM), o on/off,
+# f follow a tag ("<tag id>.<1|0>")
+ChannelKey = Literal["s", "l", "n", "z", "t", "o", "f"]
+CHANNEL_KEYS: Final[tuple[str, ...]] = get_args(ChannelKey)
+CHANNEL_SCREENS: Final = ("main", "lang", "tz", "time", "cnt", "tags")
+_FOLLOW_RE: Final = re.compile(r"(0|[1-9][0-9]{0,18})\.[01]")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAction:
+    chat_id: int  # the channel (negative, as Telegram numbers channels)
+    key: ChannelKey
+    value: str
+
+
 Callback: TypeAlias = (
     ArticlePage
     | Share
@@ -141,6 +168,7 @@ Callback: TypeAlias = (
     | SetTime
     | DigestNow
     | Noop
+    | ChannelAction
 )
 
 _UINT_RE: Final = re.compile(r"0|[1-9][0-9]{0,18}")
@@ -187,7 +215,7 @@ def encode(cb: Callback) -> str:
                 raise CallbackDataError(f"unknown settings screen: {screen!r}")
             data = f"set:{screen}"
         case SetCount(count):
-            if not MIN_COUNT <= count <= MAX_COUNT:
+            if not MIN_ARTICLE_COUNT <= count <= MAX_ARTICLE_COUNT:
                 raise CallbackDataError(f"count out of range: {count}")
             data = f"cnt:{count}"
         case SetTimezone(zone):
@@ -202,11 +230,48 @@ def encode(cb: Callback) -> str:
             data = "dg:now"
         case Noop():
             data = "noop"
+        case ChannelAction(chat_id, key, value):
+            if not _channel_value_ok(key, value):
+                raise CallbackDataError(f"bad channel action: {key}={value!r}")
+            data = f"ch:{_check_id(-chat_id, 'channel id')}:{key}:{value}"
         case _:
             raise CallbackDataError(f"not a callback: {cb!r}")
-    if len(data.encode("utf-8")) > MAX_BYTES:
-        raise CallbackDataError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
+    if len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
+        raise CallbackDataError(
+            f"callback data longer than {CALLBACK_DATA_MAX_BYTES} bytes: {data!r}"
+        )
     return data
+
+
+def _channel_value_ok(key: str, value: str) -> bool:
+    match key:
+        case "s":
+            return value in CHANNEL_SCREENS
+        case "l":
+            return is_language(value)
+        case "n":
+            return value.isdigit() and MIN_ARTICLE_COUNT <= int(value) <= MAX_ARTICLE_COUNT
+        case "z":
+            return bool(_ZONE_RE.fullmatch(value)) and is_valid_timezone(value)
+        case "t":
+            return bool(_TIME_RE.fullmatch(f"{value[:2]}:{value[2:]}")) and len(value) == 4
+        case "o":
+            return value in ("0", "1")
+        case "f":
+            return bool(_FOLLOW_RE.fullmatch(value))
+    return False
+
+
+def _channel_action(rest: str) -> ChannelAction | None:
+    raw_id, _, tail = rest.partition(":")
+    key, _, value = tail.partition(":")
+    chat_id = _uint(raw_id, MAX_ID)
+    if chat_id is None or chat_id == 0 or not _channel_value_ok(key, value):
+        return None
+    for known in get_args(ChannelKey):
+        if key == known:
+            return ChannelAction(-chat_id, known, value)
+    return None
 
 
 def _uint(text: str, maximum: int) -> int | None:
@@ -227,7 +292,7 @@ def decode(data: object) -> Callback | None:
     """
     if not isinstance(data, str) or not data:
         return None
-    if len(data) > MAX_BYTES or len(data.encode("utf-8")) > MAX_BYTES:
+    if len(data) > CALLBACK_DATA_MAX_BYTES or len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
         return None
     if not _ALLOWED_RE.fullmatch(data):
         return None
@@ -238,6 +303,8 @@ def decode(data: object) -> Callback | None:
     prefix, sep, rest = data.partition(":")
     if not sep:
         return None
+    if prefix == "ch":
+        return _channel_action(rest)
     parts = rest.split(":")
     match prefix, parts:
         case "a", [raw_id, raw_page]:
@@ -270,8 +337,8 @@ def decode(data: object) -> Callback | None:
                     return OpenSettings(known)
             return None
         case "cnt", [raw]:
-            count = _uint(raw, MAX_COUNT)
-            return SetCount(count) if count is not None and count >= MIN_COUNT else None
+            count = _uint(raw, MAX_ARTICLE_COUNT)
+            return SetCount(count) if count is not None and count >= MIN_ARTICLE_COUNT else None
         case "tz", [zone]:
             if _ZONE_RE.fullmatch(zone) and is_valid_timezone(zone):
                 return SetTimezone(zone)
@@ -283,11 +350,10 @@ def decode(data: object) -> Callback | None:
 
 
 __all__ = [
-    "LANGUAGES",
-    "MAX_BYTES",
     "ArticlePage",
     "Callback",
     "CallbackDataError",
+    "ChannelAction",
     "DigestNow",
     "FollowTag",
     "Noop",
@@ -321,7 +387,7 @@ def article_payload(article_id: int) -> str:
 
 def parse_article_payload(payload: object) -> int | None:
     """Article id from an ``a<id>`` payload (surrounding whitespace allowed), else None."""
-    if not isinstance(payload, str) or len(payload) > MAX_BYTES:
+    if not isinstance(payload, str) or len(payload) > DEEP_LINK_PAYLOAD_MAX:
         return None
     found = _PAYLOAD_RE.fullmatch(payload.strip())
     if not found:

@@ -2,8 +2,8 @@
 
 Catalogs live in ``locales/<catalog>/LC_MESSAGES/messages.{po,mo}`` (domain ``messages``),
 with catalog names ``en`` and ``zh_Hans``. The bot itself only knows two language codes,
-``"en"`` and ``"zh"``; everything locale-specific (catalog directory, Babel locale) hangs off
-those codes here so the rest of the code never spells ``zh_Hans_CN``.
+``"en"`` and ``"zh"`` (:mod:`bot.rules`); everything locale-specific (catalog directory, Babel
+locale) hangs off those codes here so the rest of the code never spells ``zh_Hans_CN``.
 
 Renderers take a :class:`Translator` (``tr = translator(lang)``) and alias its methods locally::
 
@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Final, Literal, TypeGuard
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
@@ -38,9 +38,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from bot import digest_time
+from bot.rules import Lang, is_language, language_from_code
 
-Lang = Literal["en", "zh"]
-LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
 DOMAIN: Final = "messages"
 LOCALES_DIR: Final[Path] = Path(__file__).resolve().parents[2] / "locales"
 
@@ -55,41 +54,6 @@ LANGUAGE_NAMES: Final[dict[Lang, str]] = {"en": "English", "zh": "中文"}
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it (translate later with ``_``)."""
     return message
-
-
-def is_language(value: object) -> TypeGuard[Lang]:
-    return value in LANGUAGES
-
-
-def _normalise_tag(code: str) -> str:
-    return code.strip().lower().replace("_", "-")
-
-
-def language_from_code(code: str | None) -> Lang | None:
-    """Map a BCP-47-ish code (Telegram's ``language_code``, a stored value) to en/zh.
-
-    Any Chinese variant (zh, zh-hans, zh-hant, zh-CN, zh-TW, zh-HK, ...) reads Chinese:
-    we only ship Simplified, which Traditional readers still read better than English.
-    """
-    if not code or not code.strip():
-        return None
-    tag = _normalise_tag(code)
-    if tag == "zh" or tag.startswith("zh-"):
-        return "zh"
-    return "en"
-
-
-def resolve_language(stored: str | None, telegram_code: str | None, default: str) -> Lang:
-    """The chat's language: an explicit stored choice, else Telegram's hint, else ``default``."""
-    if stored and stored.strip():
-        chosen = language_from_code(stored)
-        if chosen is not None:
-            return chosen
-    hinted = language_from_code(telegram_code)
-    if hinted is not None:
-        return hinted
-    fallback = language_from_code(default)
-    return fallback if fallback is not None else "en"
 
 
 # --- catalogs ----------------------------------------------------------------------------

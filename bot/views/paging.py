@@ -19,8 +19,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Final
 
-TELEGRAM_LIMIT: Final = 4096
-CAPTION_LIMIT: Final = 1024
+from bot.rules import utf16_len
 
 Escaper = Callable[[str], str]
 
@@ -35,13 +34,6 @@ _SPACE_RE: Final = re.compile(r"\s+")
 
 _ZWJ: Final = "\u200d"
 _NO_BREAK_BEFORE: Final = frozenset({_ZWJ, "\ufe0e", "\ufe0f", "\u20e3"})
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram measures it (UTF-16 code units)."""
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def escape(text: str) -> str:

@@ -6,8 +6,8 @@ language of the chats they would go to.
 
 from __future__ import annotations
 
-from bot.views.render import article_title
-from storage.schemas import DryRunKind, StatusReport
+from bot.views.common import article_title
+from storage.schemas import DryRunKind, NewsroomState, StatusReport
 
 
 def _fmt_num(value: float | None, spec: str = ".1f") -> str:
@@ -57,3 +57,13 @@ def format_dry_run(kinds: list[DryRunKind]) -> str:
             )
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def format_newsroom(state: NewsroomState) -> str:
+    """The newsroom's line of ``digestbot status`` and ``digestbot enrich``."""
+    mode = f"model {state.model}" if state.enabled else "off (DIGESTBOT_LLM_* not set)"
+    return (
+        f"newsroom: {mode}; enriched {state.enriched}, pending {state.pending}, "
+        f"failed {state.failed}; tokens today {state.tokens_today:,} "
+        f"of {state.daily_budget:,}"
+    )

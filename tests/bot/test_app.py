@@ -29,11 +29,26 @@ def test_planner_runs_periodically_and_feeds_only_when_configured(
     assert "feed-poll" in _jobs(with_feeds, engine)
 
 
-async def test_feed_job_imports_the_configured_feeds(settings: Settings, engine: Engine) -> None:
-    with_feeds = settings.model_copy(update={"feeds": [str(DATA / "rss.xml")]})
+async def test_feed_job_imports_the_configured_feeds(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    missing = str(tmp_path / "gone.xml")
+    with_feeds = settings.model_copy(update={"feeds": [str(DATA / "rss.xml"), missing]})
     app = build_application(with_feeds, engine, token="123:TEST")
     assert app.job_queue is not None
     job = next(j for j in app.job_queue.jobs() if j.name == "feed-poll")
     await job.callback(None)  # type: ignore[arg-type]
     with Session(engine) as session:
         assert count_articles(session=session) > 0
+    # Each poll is counted by its result: one fetched, one failed (the file is gone).
+    registry = app.bot_data["deps"].metrics.registry
+    polls = "digestbot_feed_polls_total"
+    assert registry.get_sample_value(polls, {"result": "fetched"}) == 1
+    assert registry.get_sample_value(polls, {"result": "failed"}) == 1
+
+
+def test_telegram_is_retried_with_a_capped_doubling_delay() -> None:
+    from bot.app import RETRY_CAP, retry_delay
+
+    assert [retry_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert retry_delay(10_000) == RETRY_CAP  # no overflow after days of retrying

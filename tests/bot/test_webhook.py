@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -252,18 +253,32 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return calls
 
 
-def test_run_bot_runs_a_webhook_when_the_url_is_set(
-    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+TOKEN = "123:abc"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegramServer]:
+    """run_bot checks the token with getMe first: the emulator answers it for TOKEN."""
+    async with FakeTelegramServer(FakeTelegram(TOKEN)) as server:
+        yield server
+
+
+async def test_run_bot_runs_a_webhook_when_the_url_is_set(
+    settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    telegram: FakeTelegramServer,
 ) -> None:
     calls = _capture(monkeypatch)
     configured = load_settings(
         DATABASE_URL=settings.database_url,
-        TELEGRAM_BOT_TOKEN="123:abc",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
         DIGESTBOT_WEBHOOK_URL="https://bot.example.com/tg/hook",
         DIGESTBOT_WEBHOOK_SECRET=SECRET,
         DIGESTBOT_WEBHOOK_PORT="8444",
     )
-    assert run_bot(engine, configured) == 0
+    assert await asyncio.to_thread(run_bot, engine, configured) == 0
     assert calls == {
         "webhook": {
             "listen": "127.0.0.1",
@@ -276,12 +291,19 @@ def test_run_bot_runs_a_webhook_when_the_url_is_set(
     }
 
 
-def test_run_bot_long_polls_without_a_url(
-    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+async def test_run_bot_long_polls_without_a_url(
+    settings: Settings,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    telegram: FakeTelegramServer,
 ) -> None:
     calls = _capture(monkeypatch)
-    configured = load_settings(DATABASE_URL=settings.database_url, TELEGRAM_BOT_TOKEN="123:abc")
-    assert run_bot(engine, configured) == 0
+    configured = load_settings(
+        DATABASE_URL=settings.database_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
+    )
+    assert await asyncio.to_thread(run_bot, engine, configured) == 0
     assert calls == {"polling": {"allowed_updates": Update.ALL_TYPES}}
 
 
@@ -292,10 +314,11 @@ def test_run_bot_long_polls_without_a_url(
         ("https://bot.example.com/hook", "webhook at https://bot.example.com/hook"),
     ],
 )
-def test_cli_first_line_says_polling_or_webhook(
+async def test_cli_first_line_says_polling_or_webhook(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    telegram: FakeTelegramServer,
     webhook_url: str,
     expected: str,
 ) -> None:
@@ -303,11 +326,12 @@ def test_cli_first_line_says_polling_or_webhook(
     _webhook_env(
         monkeypatch,
         DATABASE_URL=settings.database_url,
-        TELEGRAM_BOT_TOKEN="123:abc",
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=telegram.base_url,
         DIGESTBOT_WEBHOOK_URL=webhook_url,
         DIGESTBOT_WEBHOOK_SECRET=SECRET,
     )
-    assert main(["run"]) == 0
+    assert await asyncio.to_thread(main, ["run"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("digestbot: bot mode") and expected in first
     assert SECRET not in first

@@ -90,6 +90,15 @@ class SandboxThread:
 
 @pytest.fixture
 def sandbox_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The sandbox with paged detail views (DIGESTBOT_RICH_MESSAGES=off)."""
+    paged = settings.model_copy(update={"rich_messages": False})
+    with SandboxThread(paged, engine) as running:
+        yield running.url
+
+
+@pytest.fixture
+def rich_sandbox_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The sandbox with rich messages on (the default)."""
     with SandboxThread(settings, engine) as running:
         yield running.url
 
@@ -296,3 +305,35 @@ def test_start_chinese_top_detail_next_page_and_share(
     )
     assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
     shots(driver, "6-phone-360")
+
+
+def test_rich_detail_shows_its_table_and_a_collapsible_analysis(
+    rich_sandbox_url: str,
+    browser: WebDriver,
+    engine: Engine,
+    shots: Callable[[WebDriver, str], Path],
+) -> None:
+    driver = browser
+    driver.get(rich_sandbox_url)
+    wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "page")
+    seed_id, hot = article_id(engine, "seed-margin-financing-2026")
+    detail = next_bot_message(driver, send(driver, f"/article {seed_id}"))
+    body = wait(driver, lambda d: detail.find_element(By.CSS_SELECTOR, ".body.rich"), "rich body")
+    assert body.find_element(By.TAG_NAME, "h2").text.startswith("Two Markets")
+    headers = [th.text for th in body.find_elements(By.CSS_SELECTOR, "table th")]
+    assert headers == ["🔥 Hot", "⭐ Quality", "💥 Impact"]
+    assert str(hot) in [td.text for td in body.find_elements(By.CSS_SELECTOR, "table td")]
+    details = body.find_element(By.TAG_NAME, "details")
+    summary = details.find_element(By.TAG_NAME, "summary")
+    assert summary.text == "📝 Analysis"
+    first_paragraph = details.find_element(By.CSS_SELECTOR, "p")
+    assert details.get_attribute("open") is None and not first_paragraph.is_displayed()
+    shots(driver, "7-rich-detail-folded")
+    summary.click()
+    wait(driver, lambda d: first_paragraph.is_displayed() or None, "the analysis unfolded")
+    assert "Silicon Valley's AI titans" in first_paragraph.text
+    assert "for reference only" in body.find_element(By.TAG_NAME, "footer").text
+    labels = [b.text for b in detail.find_elements(By.CSS_SELECTOR, ".keyboard .kb-btn")]
+    assert labels == ["↗ Share", "🔗 Source"]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", detail)
+    shots(driver, "8-rich-detail-open")

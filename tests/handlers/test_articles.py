@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import Session
 
+from bot.config import Settings
 from bot.emulator import FakeMessage
 from storage.articles import article_id_for_external
 from tests.harness import Harness
@@ -15,6 +17,13 @@ SEED = "seed-margin-financing-2026"
 # The seed page was read one day after publication, 19 hours after its update.
 SEED_READ_AT = datetime(2026, 6, 16, 1, 0, tzinfo=UTC)
 LONG = "sample-001"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The paged HTML detail view (what a server without rich messages gets); the rich one is
+    tested in test_rich_articles.py."""
+    return settings.model_copy(update={"rich_messages": False})
 
 
 def _id(bot: Harness, external_id: str) -> int:
@@ -192,3 +201,19 @@ async def test_other_bots_commands_in_groups_are_left_alone(bot: Harness) -> Non
     ours = await bot.command(group, boss, f"/frobnicate@{bot.fake.bot.username}")
     assert "/help" in (ours.text or "")
     assert len(bot.fake.bot_messages(group)) == 1  # only the answer to our own command
+
+
+async def test_non_ascii_digits_get_the_usual_answer_not_an_error(bot: Harness) -> None:
+    # "²", "①", "⁵" pass str.isdigit() but int() refuses them; "٣" and "３" int() would take.
+    ann = bot.fake.create_user("Ann")
+    li = bot.fake.create_user("李雷", language_code="zh-cn")
+    for text in ("/top ²", "/latest ①", "/top ３", "/latest ٣"):
+        reply = await bot.command(ann, ann, text)
+        assert "1 to 10" in (reply.text or ""), text
+    for text in ("/article ⁵", "/share ²", "/article #①", "/share ５"):
+        reply = await bot.command(ann, ann, text)
+        assert "/article 42" in (reply.text or ""), text
+    chinese = await bot.command(li, li, "/top ²")
+    assert "1" in (chinese.text or "") and "10" in (chinese.text or "")
+    assert re.search(r"[\u4e00-\u9fff]", chinese.text or "")
+    assert "Something went wrong" not in (chinese.text or "")

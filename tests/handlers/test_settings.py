@@ -65,6 +65,11 @@ async def test_time_timezone_and_count_validate_their_input(bot: Harness) -> Non
     assert (chat.digest_time, chat.timezone, chat.article_count) == ("07:30", "Asia/Shanghai", 3)
     offset = await bot.command(ann, ann, "/timezone UTC+05:30")
     assert "05:30" in (offset.text or "")
+    # Numbers are ASCII digits: "²", "３", "٠٨" get the usual answers, never an error.
+    assert "1 to 10" in ((await bot.command(ann, ann, "/count ²")).text or "")
+    assert "1 to 10" in ((await bot.command(ann, ann, "/count ３")).text or "")
+    assert "HH:MM" in ((await bot.command(ann, ann, "/time ٠٨:٠٠")).text or "")
+    assert "UTC+٥" in ((await bot.command(ann, ann, "/timezone UTC+٥")).text or "")
 
 
 async def test_settings_screen_buttons_edit_in_place(bot: Harness) -> None:

@@ -186,6 +186,49 @@ function buttonNode(message, button) {
   return node;
 }
 
+// --- rich messages (sendRichMessage) to DOM ----------------------------------------------
+// The emulator already refused anything outside the allow-list; this rebuilds the tree from
+// the same list anyway, so nothing but these elements (and safe links) reaches the page.
+const RICH_TAGS = new Set([
+  "p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "footer", "hr", "ul", "ol", "li",
+  "blockquote", "table", "caption", "tr", "th", "td", "details", "summary", "br",
+  "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "sub", "sup", "mark",
+]);
+const RICH_ATTRS = { th: ["colspan", "rowspan", "align"], td: ["colspan", "rowspan", "align"] };
+
+function richNode(source) {
+  if (source.nodeType === Node.TEXT_NODE) return document.createTextNode(source.textContent);
+  if (source.nodeType !== Node.ELEMENT_NODE) return null;
+  const tag = source.tagName.toLowerCase();
+  let node;
+  if (tag === "a") {
+    node = makeLink(source.getAttribute("href") || "", "");
+  } else if (RICH_TAGS.has(tag)) {
+    node = document.createElement(tag);
+    for (const name of RICH_ATTRS[tag] || []) {
+      if (source.hasAttribute(name)) node.setAttribute(name, source.getAttribute(name));
+    }
+    if (tag === "table" && source.hasAttribute("bordered")) node.className = "bordered";
+    if (tag === "details" && source.hasAttribute("open")) node.open = true;
+  } else {
+    node = document.createElement("span");
+  }
+  for (const child of source.childNodes) {
+    const built = richNode(child);
+    if (built) node.appendChild(built);
+  }
+  return node;
+}
+
+function renderRich(container, html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+  container.classList.add("rich");
+  for (const child of parsed.body.childNodes) {
+    const built = richNode(child);
+    if (built) container.appendChild(built);
+  }
+}
+
 function senderName(message) {
   return message.sender ? message.sender.name : "?";
 }
@@ -209,7 +252,8 @@ function messageNode(message) {
   }
   if (message.via_bot) node.appendChild(el("div", { className: "who" }, `via @${message.via_bot}`));
   const body = el("div", { className: "body", lang: looksChinese(message.text) ? "zh-Hans" : "en" });
-  renderEntities(body, message.text || "", message.entities);
+  if (message.rich_html) renderRich(body, message.rich_html);
+  else renderEntities(body, message.text || "", message.entities);
   node.appendChild(body);
   const board = keyboardNode(message);
   if (board) node.appendChild(board);

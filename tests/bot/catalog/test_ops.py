@@ -20,8 +20,8 @@ from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, sto
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.digest_time import next_occurrence
 from bot.emulator import FakeTelegram, FakeTelegramServer
-from bot.views.render import render_stats
 from bot.views.reports import format_dry_run, format_status
+from bot.views.stats import render_stats
 from storage.models import Chat, ChatTag, Delivery, Tag
 from tests.bot.delivery.test_delivery import FAST, add_db_chat, make_bot, plan, users
 from tests.factories import make_article

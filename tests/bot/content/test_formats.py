@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -147,3 +150,66 @@ def test_external_ids_are_stable_and_fit() -> None:
     assert external_id_for("https://e.com/x", "f") == "https://e.com/x"
     assert external_id_for("7", "feed-a") != external_id_for("7", "feed-b")
     assert external_id_for("7", "feed-a").startswith("sha256:")
+
+
+# --- UTF-16 and UTF-32 sources (with their BOM) ----------------------------------------------
+
+WIDE = ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]
+_BOMS = {
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+}
+
+
+def _wide_copy(source: Path, encoding: str, tmp_path: Path) -> Path:
+    """``source`` as a publisher writing UTF-16/32 would: BOM, declaration naming it."""
+    text = source.read_text(encoding="utf-8")
+    family = encoding[:6].upper()  # UTF-16 / UTF-32
+    text = re.sub(r'encoding="utf-8"', f'encoding="{family}"', text, count=1, flags=re.I)
+    path = tmp_path / f"{source.stem}-{encoding}{source.suffix}"
+    path.write_bytes(_BOMS[encoding] + text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", WIDE)
+def test_wide_rss_and_atom_are_read_like_utf8(
+    engine: Engine, settings: Settings, tmp_path: Path, encoding: str
+) -> None:
+    code, out, err = _run(engine, settings, _wide_copy(DATA / "rss.xml", encoding, tmp_path))
+    assert (code, out, err) == (0, "imported 2, updated 0, unchanged 0, rejected 0\n", "")
+    code, out, err = _run(engine, settings, _wide_copy(DATA / "atom-zh.xml", encoding, tmp_path))
+    assert (code, out, err) == (0, "imported 2, updated 0, unchanged 0, rejected 0\n", "")
+    view = _view(engine, "tag:zh.example.com,2026:news-1")
+    assert view.title == {"zh": "两市融资余额减少76.61亿元"}
+
+
+@pytest.mark.parametrize("encoding", WIDE)
+def test_wide_json_feed_and_json_lines(
+    engine: Engine, settings: Settings, tmp_path: Path, encoding: str
+) -> None:
+    code, out, _ = _run(engine, settings, _wide_copy(DATA / "feed.json", encoding, tmp_path))
+    assert (code, out) == (1, "imported 2, updated 0, unchanged 0, rejected 1\n")
+    lines = tmp_path / "articles.jsonl"
+    records = [article_record(id="wide-1"), article_record(id="wide-2")]
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    lines.write_bytes(_BOMS[encoding] + body.encode(encoding))
+    code, out, err = _run(engine, settings, lines)
+    assert (code, out, err) == (0, "imported 2, updated 0, unchanged 0, rejected 0\n", "")
+
+
+def test_broken_utf16_is_one_clear_line(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "broken.xml"
+    path.write_bytes(codecs.BOM_UTF16_LE + "<rss>".encode("utf-16-le") + b"\x00\xd8")
+    code, out, err = _run(engine, settings, path)
+    assert (code, out) == (2, "imported 0, updated 0, unchanged 0, rejected 0\n")
+    assert err == f"{path}: not valid UTF-16\n"
+
+
+def test_first_bytes_of_a_short_utf8_source_are_kept(tmp_path: Path) -> None:
+    # The format sniffer reads 4 bytes ahead; sources shorter than that, or whose first line
+    # ends inside those bytes, lose nothing.
+    for data in (b"[]", b"\n\n[]", b"\n{}\n", b"{}\n{}\n"):
+        records = list(read_stream(io.BytesIO(data), "s", now=NOW))
+        assert len(records) == data.count(b"{}"), data

@@ -11,6 +11,7 @@ from telegram.error import RetryAfter
 
 from bot.delivery.ratelimit import RateLimits, SendTicket, TelegramRateLimiter
 from bot.emulator import FloodLimiter, FloodLimits
+from bot.metrics import Metrics
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Deprecated since version v22.2:telegram.warnings.PTBDeprecationWarning"
@@ -78,7 +79,8 @@ async def test_pacing_and_group_window_never_exceed_the_limits() -> None:
 
 
 async def test_retry_after_pauses_everything_then_retries_the_same_request() -> None:
-    limiter = TelegramRateLimiter(RateLimits(time_scale=100.0))
+    metrics = Metrics()
+    limiter = TelegramRateLimiter(RateLimits(time_scale=100.0), metrics=metrics)
     calls: list[tuple[str, float]] = []
     failed_once = False
     got_429 = asyncio.Event()
@@ -111,6 +113,8 @@ async def test_retry_after_pauses_everything_then_retries_the_same_request() -> 
     assert all(t - penalty_start >= 1.0 for t in after)  # nothing during the penalty
     assert [label for label, _ in calls].count("a") == 2  # the same request, retried
     assert limiter.penalties == 1
+    assert metrics.registry.get_sample_value("digestbot_telegram_429_total") == 1
+    assert metrics.registry.get_sample_value("digestbot_flood_wait_seconds_total") == 1
 
 
 async def test_requests_without_chat_are_not_throttled() -> None:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.rules import CALLBACK_DATA_MAX_BYTES
 from bot.views import callbacks as cb
 
 EXTREME_IDS = [0, 1, 42, 2**31 - 1, 2**53, cb.MAX_ID]
@@ -39,7 +40,7 @@ SAMPLES: list[cb.Callback] = [
 @pytest.mark.parametrize("value", SAMPLES, ids=repr)
 def test_round_trip_and_size(value: cb.Callback) -> None:
     data = cb.encode(value)
-    assert len(data.encode("utf-8")) <= cb.MAX_BYTES
+    assert len(data.encode("utf-8")) <= CALLBACK_DATA_MAX_BYTES
     assert data.isascii()
     assert cb.decode(data) == value
 
@@ -152,7 +153,7 @@ def test_decode_is_total(data: str) -> None:
 )
 def test_article_page_round_trip_property(article_id: int, page: int) -> None:
     data = cb.encode(cb.ArticlePage(article_id, page))
-    assert len(data.encode()) <= cb.MAX_BYTES
+    assert len(data.encode()) <= CALLBACK_DATA_MAX_BYTES
     assert cb.decode(data) == cb.ArticlePage(article_id, page)
 
 
@@ -172,3 +173,30 @@ def test_article_payload_round_trip() -> None:
         assert cb.parse_article_payload(payload) == article_id
     for bad in ("", "a", "a-1", "b12", "a01", "a1x", None, "a" + "9" * 70):
         assert cb.parse_article_payload(bad) is None
+
+
+def test_channel_actions_round_trip_and_refuse_bad_values() -> None:
+    channel = -1_001_234_567_890
+    for action in (
+        cb.ChannelAction(channel, "s", "main"),
+        cb.ChannelAction(channel, "s", "tags"),
+        cb.ChannelAction(channel, "l", "zh"),
+        cb.ChannelAction(channel, "n", "10"),
+        cb.ChannelAction(channel, "z", "America/Los_Angeles"),
+        cb.ChannelAction(channel, "t", "0730"),
+        cb.ChannelAction(channel, "o", "1"),
+        cb.ChannelAction(channel, "f", "42.0"),
+    ):
+        data = cb.encode(action)
+        assert len(data.encode()) <= 64 and cb.decode(data) == action
+    for bad in (
+        "ch:0:s:main",
+        "ch:1:t:2460",
+        "ch:1:n:11",
+        "ch:1:z:Mars/Base",
+        "ch:1:x:1",
+        "ch:1:f:4.2",
+        "ch:-1:o:1",
+        "ch:1:o",
+    ):
+        assert cb.decode(bad) is None, bad

@@ -1,4 +1,4 @@
-"""Catalog completeness, language resolution and Babel formatting."""
+"""Catalog completeness, translators and Babel formatting."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from bot.views.i18n import (
     format_day,
     format_number,
     format_relative,
-    resolve_language,
     timezone_label,
     translator,
 )
@@ -111,32 +110,6 @@ def test_chinese_catalog_has_single_plural_form() -> None:
     with ZH_PO.open("rb") as fp:
         catalog = read_po(fp, locale="zh_Hans")
     assert catalog.num_plurals == 1
-
-
-@pytest.mark.parametrize(
-    ("stored", "telegram", "default", "expected"),
-    [
-        ("zh", "en", "en", "zh"),
-        ("en", "zh-hans", "zh", "en"),
-        (None, "zh", "en", "zh"),
-        (None, "zh-hans", "en", "zh"),
-        (None, "zh-hant", "en", "zh"),
-        (None, "zh-CN", "en", "zh"),
-        (None, "zh-TW", "en", "zh"),
-        (None, "zh_HK", "en", "zh"),
-        (None, "de", "zh", "en"),
-        (None, "en-US", "zh", "en"),
-        (None, None, "zh", "zh"),
-        (None, "", "zh", "zh"),
-        ("", None, "en", "en"),
-        (None, None, "fr", "en"),
-        ("  ", "zh-sg", "en", "zh"),
-    ],
-)
-def test_resolve_language(
-    stored: str | None, telegram: str | None, default: str, expected: str
-) -> None:
-    assert resolve_language(stored, telegram, default) == expected
 
 
 def test_translator_translates_and_falls_back() -> None:

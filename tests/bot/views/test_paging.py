@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.views.paging import TELEGRAM_LIMIT, cost, escape, paginate, truncate, utf16_len
+from bot.rules import MESSAGE_LIMIT, utf16_len
+from bot.views.paging import cost, escape, paginate, truncate
 
 SEED = Path("/work/shared/seed/seed-article.json")
 
@@ -103,7 +104,7 @@ def test_seed_analysis_and_a_30k_version_fit(lang: str) -> None:
     base = _seed_analysis()[lang]
     long = "\n\n".join([base] * max(1, 30_000 // len(base) + 1))
     assert len(long) >= 30_000
-    limit = TELEGRAM_LIMIT - 300
+    limit = MESSAGE_LIMIT - 300
     pages = paginate(long, limit)
     assert len(pages) > 1
     assert all(cost(p) <= limit for p in pages)

@@ -1,0 +1,148 @@
+"""Shared pieces of every screen: the ``Rendered`` type, buttons and keyboards, and the
+article and tag text (title, summary, scores, times, source link) several screens show.
+
+Renderers are pure: data in, ``(html_text, keyboard)`` out, no Telegram calls and no I/O.
+All article and user text is escaped with :func:`bot.views.paging.escape`; messages are
+sent with ``parse_mode=ParseMode.HTML`` and fit Telegram's limits (:mod:`bot.rules`).
+Buttons carry callback data from :mod:`bot.views.callbacks` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+from urllib.parse import urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.rules import Lang
+from bot.views import callbacks as cb
+from bot.views.i18n import Translator, format_number, format_relative, translator
+from bot.views.paging import escape, truncate
+from storage.schemas import ArticleView, TagInfo
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+
+MAX_ROW: Final = 8  # Telegram shows at most 8 buttons per row
+# Longer source URLs stay on the button only; in the text they would eat the page.
+_LINK_URL_MAX: Final = 600
+
+
+def button(text: str, data: cb.Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=cb.encode(data))
+
+
+def button_rows(
+    buttons: Sequence[InlineKeyboardButton], width: int
+) -> list[list[InlineKeyboardButton]]:
+    width = max(1, min(width, MAX_ROW))
+    return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
+
+
+def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+    kept = [list(row) for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) URLs become links or buttons; anything else is dropped."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in url for c in " \n"):
+        return None
+    return url
+
+
+def _other_language(lang: Lang) -> Lang:
+    return "zh" if lang == "en" else "en"
+
+
+def pick(texts: Mapping[str, str], lang: Lang) -> str:
+    """Text in ``lang``, else the other language, else any language present."""
+    for code in (lang, _other_language(lang)):
+        value = texts.get(code)
+        if value and value.strip():
+            return value
+    return next((v for v in texts.values() if v and v.strip()), "")
+
+
+def content_language(article: ArticleView, lang: Lang) -> Lang:
+    """The language the article is shown in for a reader of ``lang``."""
+    if article.title.get(lang, "").strip():
+        return lang
+    if article.title.get(_other_language(lang), "").strip():
+        return _other_language(lang)
+    return lang
+
+
+def article_title(article: ArticleView, lang: str) -> str:
+    """Plain (unescaped) title in the reader's language, falling back to the other one."""
+    reader = translator(lang).lang
+    title = pick(article.title, content_language(article, reader))
+    return " ".join(title.split()) or f"#{article.id}"
+
+
+def article_summary(article: ArticleView, lang: str) -> str:
+    reader = translator(lang).lang
+    return " ".join(pick(article.summary, content_language(article, reader)).split())
+
+
+def tag_name(tag: TagInfo, lang: str) -> str:
+    """Plain tag name in the reader's language (falls back to the other, then the slug)."""
+    return " ".join(pick(tag.names, translator(lang).lang).split()) or tag.slug
+
+
+def scores_line(article: ArticleView, tr: Translator, *, labels: bool) -> str:
+    _ = tr.gettext
+    if labels:
+        return _("🔥 Hot {hot} · ⭐ Quality {quality} · 💥 Impact {impact}").format(
+            hot=article.hot, quality=article.quality, impact=article.impact
+        )
+    return f"🔥 {article.hot} · ⭐ {article.quality} · 💥 {article.impact}"
+
+
+def language_note(article: ArticleView, tr: Translator) -> str | None:
+    _ = tr.gettext
+    shown = content_language(article, tr.lang)
+    if shown == tr.lang:
+        return None
+    if shown == "zh":
+        return _("Shown in Chinese — there is no English version.")
+    return _("Shown in English — there is no Chinese version.")
+
+
+def _views(count: int, tr: Translator) -> str:
+    ngettext = tr.ngettext
+    return ngettext("{n} view", "{n} views", count).format(n=format_number(count, tr.lang))
+
+
+def times_line(article: ArticleView, tr: Translator, now: datetime) -> str:
+    _ = tr.gettext
+    parts = [format_relative(article.published_at, now, tr.lang)]
+    if article.updated_at is not None and article.updated_at > article.published_at:
+        parts.append(
+            _("updated {when}").format(when=format_relative(article.updated_at, now, tr.lang))
+        )
+    return "🕒 " + " · ".join(parts) + " · 👁 " + _views(article.views, tr)
+
+
+def disclaimer(tr: Translator) -> str:
+    _ = tr.gettext
+    return "<i>" + escape(_("⚠️ AI-generated content, for reference only.")) + "</i>"
+
+
+def source_link(article: ArticleView, tr: Translator) -> str | None:
+    _ = tr.gettext
+    url = safe_url(article.url)
+    if url is None or len(escape(url)) > _LINK_URL_MAX:
+        return None
+    label = _("Read the original")
+    if article.source:
+        label = _("Read the original on {source}").format(source=" ".join(article.source.split()))
+    return f'🔗 <a href="{escape(url)}">{escape(truncate(label, 200))}</a>'
