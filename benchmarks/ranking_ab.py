@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, sys.argv[1])
 
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import Session
 
-from storage.db import make_engine  # noqa: E402
-from storage.ranking import RankWeights, top_article_ids  # noqa: E402
+from storage.db import make_engine
+from storage.ranking import RankWeights, top_article_ids
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
