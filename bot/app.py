@@ -1,4 +1,9 @@
-"""Application wiring: ``build_application`` makes the whole bot; ``run_bot`` only runs it."""
+"""Application wiring: ``build_application`` makes the whole bot; ``run_bot`` only runs it.
+
+``serve`` runs one instance among possibly several on one database: it registers the instance,
+takes part in the leader election (``bot.delivery.instances``), long polls and broadcasts only
+while it leads, and in webhook mode answers whatever updates it is given.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
@@ -23,7 +28,9 @@ from bot.content.enrich.jobs import after_import, close_newsroom, install_newsro
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps, RichSupport
-from bot.delivery.planner import install_jobs, stop_delivery
+from bot.delivery.election import LeaderLock
+from bot.delivery.instances import Coordinator, webhook_share
+from bot.delivery.planner import SERVICE_KEY, DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.failures import StartupError
 from bot.metrics import Metrics
@@ -32,6 +39,9 @@ from handlers.commands import publish_commands
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# bot_data key: True while this instance stands by for the leader (polls nothing on purpose).
+STANDBY = "standby"
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -117,6 +127,8 @@ def build_application(
                 RateLimits(
                     overall_per_second=settings.rate_overall,
                     group_per_minute=settings.rate_group_per_minute,
+                    time_scale=settings.rate_time_scale,
+                    safety=settings.rate_safety,
                 ),
                 metrics=metrics,
             )
@@ -143,8 +155,10 @@ def build_application(
         host, port = settings.metrics_address
 
         def receiving() -> bool:
+            # A standby instance does not poll on purpose (another one does): healthy too.
             updater = application.updater
-            return application.running and updater is not None and updater.running
+            polling = updater is not None and updater.running
+            return application.running and (polling or bool(application.bot_data.get(STANDBY)))
 
         health = HealthSources(
             engine=engine,
@@ -271,7 +285,7 @@ async def reach_telegram(settings: Settings) -> bool:
 
 
 def run_bot(engine: Engine, settings: Settings) -> int:
-    """Run until interrupted: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
+    """Run until SIGTERM/SIGINT: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
 
     Raises ``StartupError`` (one line for the CLI) when the token is rejected.
     """
@@ -286,16 +300,121 @@ def run_bot(engine: Engine, settings: Settings) -> int:
             settings.webhook_port,
             settings.telegram_api_base_url,
         )
-        # Plain HTTP on LISTEN:PORT; the reverse proxy in front terminates TLS for the URL.
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret_token,
-            allowed_updates=Update.ALL_TYPES,
-        )
-        return 0
-    log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
+    asyncio.run(serve(application, engine, settings))
     return 0
+
+
+class PollingErrors:
+    """The updater's error callback: a 409 Conflict is expected while another process still
+    polls (a handover), so it is one warning, not a traceback per attempt."""
+
+    def __init__(self) -> None:
+        self.conflicts = 0
+
+    def __call__(self, error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            self.conflicts += 1
+            if self.conflicts == 1:
+                log.warning("another process polls this bot (409 Conflict); retrying: %s", error)
+            return
+        log.warning("polling for updates failed (%s); retrying", error)
+
+
+async def serve(
+    application: BotApplication,
+    engine: Engine,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run one instance until ``stop`` is set (default: on SIGTERM or SIGINT)."""
+    stop = stop or _stop_on_signals()
+    service = application.bot_data[SERVICE_KEY]
+    assert isinstance(service, DeliveryService)
+    service.sending = False  # until elected
+    updater = application.updater
+    assert updater is not None and settings.token is not None
+    webhook = bool(settings.webhook_url)
+    errors = PollingErrors()
+    # The previous leader's last requests still count in Telegram's one-second window.
+    quiet = (1.0 + settings.rate_safety) / settings.rate_time_scale
+
+    application.bot_data[STANDBY] = not webhook
+
+    async def on_leader(leader: bool) -> None:
+        if leader:
+            await asyncio.sleep(quiet)
+            if not webhook and not updater.running:
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=errors)
+            application.bot_data[STANDBY] = False
+            await service.set_sending(True)
+            return
+        application.bot_data[STANDBY] = not webhook
+        await service.set_sending(False)
+        if not webhook and updater.running:
+            await updater.stop()  # confirms the offset of every update already fetched
+
+    limiter = application.bot.rate_limiter
+
+    def on_peers(live: int) -> None:
+        # Webhook: every instance sends replies, so each keeps to its share of one budget.
+        if webhook and isinstance(limiter, TelegramRateLimiter):
+            limiter.set_overall_rate(
+                webhook_share(
+                    settings.rate_overall,
+                    settings.reply_reserve,
+                    leader=coordinator.leader,
+                    live=live,
+                )
+            )
+
+    coordinator = Coordinator(
+        engine=engine,
+        lock=LeaderLock(engine, settings.token),
+        instance_id=service.broadcaster.owner,
+        mode="webhook" if webhook else "polling",
+        interval=settings.heartbeat_interval,
+        on_leader=on_leader,
+        on_peers=on_peers,
+    )
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        if webhook:
+            await updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=settings.webhook_path,
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        await application.start()
+        try:
+            await coordinator.start()
+            await stop.wait()
+            log.info("stopping instance %s", coordinator.instance_id)
+        finally:
+            # Step down first (the broadcast ends between two messages, polling confirms its
+            # offset), then release the lock so another instance takes over at once.
+            await coordinator.stop()
+        if updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+    finally:
+        await application.shutdown()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # not on every platform
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.delivery.election import AlreadyRunning, sqlite_run_lock
 from bot.failures import StartupError, bad_url, database_failure
 from bot.logs import configure_logging
 from bot.rules import ascii_int
@@ -72,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     enrich.add_argument(
         "--dry-run", action="store_true", help="list what would be asked; send nothing"
     )
-    commands.add_parser("status", help="recent digest runs and the outbox")
+    commands.add_parser(
+        "status",
+        help="live instances, outbox rows by state and owner, recent digest runs, the newsroom",
+    )
     digest = commands.add_parser(
         "digest", help="inspect today's digest (digests are sent by `digestbot run`)"
     )
@@ -109,6 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         verbose=args.verbose, log_format=settings.log_format, secrets=settings.secrets
     )
+    run_lock = None
+    if args.command == "run":
+        try:
+            # SQLite: one process per file. Held until this process ends, however it ends.
+            run_lock = sqlite_run_lock(settings.database_url)
+        except AlreadyRunning as exc:
+            print(f"digestbot: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except (ArgumentError, OSError):
+            pass  # a bad URL or path: opening the database reports it in one line below
     try:
         return _with_engine(args, settings)
     except StartupError as exc:
@@ -121,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Point stdout at /dev/null so flushing it at exit raises nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if run_lock is not None:
+            run_lock.close()
 
 
 def _with_engine(args: argparse.Namespace, settings: Settings) -> int:
@@ -180,7 +197,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, engine: Engine) -> i
         from bot.catalog.ops import status
         from bot.views.reports import format_newsroom, format_status
 
-        print(format_status(status(engine=engine)))
+        report = status(engine=engine, heartbeat_interval=settings.heartbeat_interval)
+        print(format_status(report))
         print(format_newsroom(newsroom_report(engine=engine, settings=settings, now=utcnow())))
         return 0
     if args.command == "digest":

@@ -95,6 +95,20 @@ class Settings(BaseSettings):
     rate_group_per_minute: int = Field(
         default=20, ge=1, le=60, alias="DIGESTBOT_RATE_GROUP_PER_MINUTE"
     )
+    # Tests and benchmarks only: run every rate limit this many times faster (an emulator with
+    # the same time_scale), with this much slack on every window.
+    rate_time_scale: float = Field(default=1.0, gt=0, le=1000, alias="DIGESTBOT_RATE_TIME_SCALE")
+    rate_safety: float = Field(default=0.005, ge=0, le=1, alias="DIGESTBOT_RATE_SAFETY")
+
+    # Several instances on one PostgreSQL database: heartbeat/election cadence and how long a
+    # claim on an outbox row holds without renewal before another instance may recover it.
+    heartbeat_interval: float = Field(
+        default=2.0, gt=0, le=60, alias="DIGESTBOT_HEARTBEAT_INTERVAL"
+    )
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600, alias="DIGESTBOT_LEASE_SECONDS")
+    # Webhook mode with several instances: messages/s of the overall rate kept for the replies
+    # of the instances that do not broadcast (shared equally among them).
+    reply_reserve: float = Field(default=3.0, ge=0, alias="DIGESTBOT_REPLY_RESERVE")
 
     # Article details as one rich message (Bot API 10.1 sendRichMessage); "off": paged HTML.
     rich_messages: bool = Field(default=True, alias="DIGESTBOT_RICH_MESSAGES")
@@ -200,6 +214,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DIGESTBOT_WEBHOOK_SECRET: required when DIGESTBOT_WEBHOOK_URL is set "
                 f"({_WEBHOOK_SECRET_RULE}); Telegram sends it with every update"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _reserve(self) -> Settings:
+        if self.reply_reserve >= self.rate_overall:
+            raise ValueError(
+                "DIGESTBOT_REPLY_RESERVE: must be below DIGESTBOT_RATE_OVERALL (the broadcast "
+                "needs some of the budget)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _lease(self) -> Settings:
+        if self.lease_seconds < 3 * self.heartbeat_interval:
+            raise ValueError(
+                "DIGESTBOT_LEASE_SECONDS: must be at least three heartbeats "
+                "(3 x DIGESTBOT_HEARTBEAT_INTERVAL), or live instances would lose their rows"
             )
         return self
 

@@ -179,6 +179,7 @@ class Delivery(SQLModel, table=True):
         Index("uq_delivery_chat_date", "chat_id", "local_date", unique=True),
         Index("ix_delivery_state_due", "state", "due_at"),
         Index("ix_delivery_run", "run_id", "state"),
+        Index("ix_delivery_owner", "owner", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -198,6 +199,27 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The instance working on the row (pending: claimed for sending; sending: on the wire) and
+    # until when that claim holds unless renewed; an expired lease may be recovered by anyone.
+    owner: str | None = Field(default=None, sa_column=Column(String(64)))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class BotInstance(SQLModel, table=True):
+    """One running bot process: what ``digestbot status`` lists and elections report into.
+
+    ``roles``: comma-separated ``poller``, ``sender``, ``webhook`` (empty: standing by).
+    """
+
+    __tablename__ = "bot_instance"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    host: str = Field(sa_column=Column(String(255), nullable=False))
+    pid: int = Field(sa_column=Column(Integer, nullable=False))
+    mode: str = Field(sa_column=Column(String(16), nullable=False))  # polling | webhook
+    roles: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 # --- the newsroom (bot/content/enrich, docs/newsroom.md) ---------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, 
 from sqlmodel import Session
 
 from storage.chats import deactivate_chats
+from storage.db import conflict_insert
 from storage.models import Chat, ChatTag, DeliveredArticle, Delivery, DigestRun
 from storage.types import UTCDateTime
 
@@ -58,7 +59,74 @@ def begin_write(*, session: Session) -> None:
 # --- planning ------------------------------------------------------------------------------
 
 
-# The set-based planning statements themselves are in storage.planning.
+# The set-based planning statements themselves are in storage.planning; these serve schedule
+# healing.
+
+
+@dataclass(frozen=True, slots=True)
+class DueChat:
+    id: int
+    timezone: str
+    digest_time: str
+    next_digest_at: datetime
+
+
+def insert_deliveries(
+    *, session: Session, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, int, str]]:
+    """Insert delivery rows, ignoring (chat, date) pairs that exist: (id, chat_id, state) added.
+
+    ``rows`` need run_id, chat_id, local_date, due_at, state and optionally reason.
+    """
+    if not rows:
+        return []
+    statement = (
+        conflict_insert(session, _DELIVERY)
+        .on_conflict_do_nothing(index_elements=["chat_id", "local_date"])
+        .returning(_DELIVERY.c.id, _DELIVERY.c.chat_id, _DELIVERY.c.state)
+    )
+    now = rows[0]["due_at"]
+    params = [
+        {
+            "reason": None,
+            "attempts": 0,
+            "created_at": row.get("created_at", now),
+            "updated_at": row.get("created_at", now),
+            **row,
+        }
+        for row in rows
+    ]
+    result = session.execute(statement, params)
+    return [(int(i), int(c), str(s)) for i, c, s in result.all()]
+
+
+def advance_chats(*, session: Session, updates: Sequence[tuple[int, datetime, datetime]]) -> None:
+    """Set ``next_digest_at`` for (chat_id, expected_current, new) — only if still expected.
+
+    The condition makes a late second planner's update a no-op instead of moving a schedule
+    the first one already moved (or the user changed meanwhile).
+    """
+    if not updates:
+        return
+    statement = (
+        update(_CHAT)
+        .where(_CHAT.c.id == bindparam("b_id"), _CHAT.c.next_digest_at == bindparam("b_old"))
+        .values(next_digest_at=bindparam("b_new"))
+    )
+    session.execute(
+        statement, [{"b_id": chat, "b_old": old, "b_new": new} for chat, old, new in updates]
+    )
+
+
+def far_future_chats(*, session: Session, beyond: datetime, limit: int) -> list[DueChat]:
+    """Subscribed chats whose ``next_digest_at`` lies after ``beyond`` (a clock jumped back)."""
+    statement = (
+        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
+        .where(_CHAT.c.subscribed.is_(True), _CHAT.c.next_digest_at > beyond)
+        .order_by(_CHAT.c.id)
+        .limit(limit)
+    )
+    return [DueChat(*row) for row in session.execute(statement)]
 
 
 def create_run(*, session: Session, now: datetime) -> int:
@@ -100,21 +168,6 @@ class ClaimedDelivery:
     thread_id: int | None = None  # forum topic of the subscription
 
 
-def recover_sending(*, session: Session, policy: SendingPolicy, now: datetime) -> int:
-    """After a restart: rows caught in ``sending`` become ``unknown`` (default) or pending.
-
-    We cannot know whether Telegram delivered them, and resending may duplicate; see
-    docs in bot/delivery.py.
-    """
-    values: dict[str, Any] = {"updated_at": now}
-    if policy == "resend":
-        values.update(state=PENDING, reason="resent after restart")
-    else:
-        values.update(state=UNKNOWN, reason="was sending when the bot stopped")
-    result = session.execute(update(_DELIVERY).where(_DELIVERY.c.state == SENDING).values(values))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 # Statements built once: a broadcast claims and records thousands of small batches, and building
 # the expression objects anew each time cost more than running them. Lists go in expanding
 # bind parameters.
@@ -137,6 +190,10 @@ _CLAIM_SELECT = (
     .where(
         _DELIVERY.c.state == PENDING,
         _DELIVERY.c.due_at <= bindparam("now", type_=UTCDateTime()),
+        or_(
+            _DELIVERY.c.lease_until.is_(None),
+            _DELIVERY.c.lease_until < bindparam("now", type_=UTCDateTime()),
+        ),
     )
     .order_by(_DELIVERY.c.due_at, _DELIVERY.c.id)
     .limit(bindparam("limit"))
@@ -150,14 +207,16 @@ _CLAIM_SKIP = (
         state=SKIPPED,
         reason="chat inactive or unsubscribed",
         updated_at=bindparam("now", type_=UTCDateTime()),
+        owner=None,
+        lease_until=None,
     )
 )
-_CLAIM_MARK = (
+_CLAIM_LEASE = (
     update(_DELIVERY)
     .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)), _DELIVERY.c.state == PENDING)
     .values(
-        state=SENDING,
-        attempts=_DELIVERY.c.attempts + 1,
+        owner=bindparam("b_owner"),
+        lease_until=bindparam("b_until", type_=UTCDateTime()),
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
 )
@@ -172,10 +231,14 @@ _DELIVERED_PAIRS = select(_DELIVERED.c.chat_id, _DELIVERED.c.article_id).where(
 )
 
 
-def claim_pending(*, session: Session, now: datetime, limit: int) -> list[ClaimedDelivery]:
-    """Mark up to ``limit`` due pending rows ``sending`` and return them (commit before send!).
+def claim_pending(
+    *, session: Session, now: datetime, limit: int, owner: str, until: datetime
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` due pending rows to ``owner`` (until ``until``) and return them.
 
-    Rows whose chat is gone, inactive or unsubscribed are marked skipped on the way.
+    The rows stay ``pending``: nothing has left yet, so if the owner dies they are simply
+    picked up again once the lease expires. ``mark_sending`` flips each row just before its
+    request goes out. Rows whose chat is gone, inactive or unsubscribed are skipped on the way.
     """
     statement = _CLAIM_SELECT_LOCKED if _dialect(session) == "postgresql" else _CLAIM_SELECT
     rows = session.execute(statement, {"now": now, "limit": limit}).all()
@@ -187,7 +250,10 @@ def claim_pending(*, session: Session, now: datetime, limit: int) -> list[Claime
         session.execute(_CLAIM_SKIP, {"ids": [r.id for r in dropped], "now": now})
     if not claimable:
         return []
-    session.execute(_CLAIM_MARK, {"ids": [r.id for r in claimable], "now": now})
+    session.execute(
+        _CLAIM_LEASE,
+        {"ids": [r.id for r in claimable], "now": now, "b_owner": owner, "b_until": until},
+    )
     tags: dict[int, list[int]] = defaultdict(list)
     chat_ids = [r.chat_id for r in claimable]
     for chat_id, tag_id in session.execute(_CHAT_TAGS, {"chats": chat_ids}):
@@ -245,6 +311,8 @@ _RECORD_OUTCOME = (
         article_ids=bindparam("b_articles"),
         sent_at=bindparam("b_sent_at"),
         updated_at=bindparam("b_now"),
+        owner=None,
+        lease_until=None,
     )
 )
 

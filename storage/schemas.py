@@ -105,6 +105,17 @@ class RunReport:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceRow:
+    id: str
+    host: str
+    pid: int
+    mode: str
+    roles: tuple[str, ...]
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StatusReport:
     now: datetime
     runs: list[RunReport]
@@ -112,6 +123,10 @@ class StatusReport:
     due_pending: int
     subscribers: int
     inactive: int
+    # Instances with a recent heartbeat, and registered ones that fell silent (crashed).
+    live: list[InstanceRow] = field(default_factory=list)
+    silent: list[InstanceRow] = field(default_factory=list)
+    owners: list[tuple[str, str | None, int]] = field(default_factory=list)  # state, owner, n
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,14 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 
 
 @pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """A freshly migrated schema in this run's PostgreSQL database (skips without a server)."""
+    eng = _fresh_postgres(postgres_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as s:
         yield s

@@ -6,7 +6,7 @@ The CLI formats them with ``bot.views.reports``; /stats renders with the stats r
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -14,7 +14,7 @@ from bot.catalog.newsroom import newsroom_report
 from bot.catalog.ranking import ranked_article_ids
 from bot.config import Settings
 from bot.context import Deps
-from storage import outbox, planning
+from storage import instances, leases, outbox, planning
 from storage.articles import article_views, count_articles, tag_slugs
 from storage.chats import count_inactive_chats, digest_subscriptions, subscriber_counts
 from storage.db import session_scope
@@ -50,9 +50,19 @@ def _run_report(run: RunSummary, lag: planning.Lag | None) -> RunReport:
     )
 
 
-def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> StatusReport:
+def status(
+    *,
+    engine: Engine,
+    limit: int = 10,
+    now: datetime | None = None,
+    heartbeat_interval: float = 2.0,
+) -> StatusReport:
     moment = now or utcnow()
+    # Alive: heard from within three heartbeats (the election's own notion of a dead peer).
+    alive = moment - timedelta(seconds=3 * heartbeat_interval)
     with session_scope(engine) as session:
+        registered = instances.instances(session=session)
+        owners = leases.owner_counts(session=session)
         runs = outbox.recent_runs(session=session, limit=limit)
         lags = planning.planner_lag(session=session, run_ids=[r.id for r in runs])
         states = outbox.state_counts(session=session)
@@ -66,6 +76,9 @@ def status(*, engine: Engine, limit: int = 10, now: datetime | None = None) -> S
         due_pending=due,
         subscribers=subscribers,
         inactive=inactive,
+        live=[i for i in registered if i.heartbeat_at >= alive],
+        silent=[i for i in registered if i.heartbeat_at < alive],
+        owners=owners,
     )
 
 

@@ -43,6 +43,10 @@ class MaybeSent(Exception):
     """Cause of a TelegramError raised after the request was written (never retried)."""
 
 
+class ClosedEarly(MaybeSent):
+    """The connection closed before any byte of an answer: the broadcaster retries once."""
+
+
 # Errors raised before any byte of the request reached the server (PTB's httpx stack or ours).
 _NOT_SENT = (
     httpx.ConnectError,
@@ -63,6 +67,17 @@ def reached_telegram(exc: NetworkError) -> bool:
     if isinstance(exc, TimedOut):
         return not isinstance(cause, _NOT_SENT) and "pool timeout" not in str(exc).lower()
     return isinstance(cause, httpx.HTTPError | MaybeSent) and not isinstance(cause, _NOT_SENT)
+
+
+def closed_early(exc: NetworkError) -> bool:
+    """Did the connection close before any byte of an answer arrived (either stack)?"""
+    cause = exc.__cause__
+    if isinstance(cause, ClosedEarly):
+        return True
+    # httpx (PTB's own stack): h11 saw the connection end before a status line.
+    return isinstance(cause, httpx.RemoteProtocolError) and "without sending a response" in str(
+        cause
+    )
 
 
 # Raised only while the connector was still getting a connection (connect refused, DNS, TLS
@@ -146,6 +161,9 @@ class BotApiClient:
             raise NetworkError(f"Bot API connect error: {exc}") from _chained(NotSent, exc)
         except TimeoutError as exc:  # sock_read (SocketTimeoutError), after writing
             raise TimedOut("Timed out: read timeout") from _chained(MaybeSent, exc)
+        except aiohttp.ServerDisconnectedError as exc:
+            # Closed before any byte of an answer (a stale keep-alive connection, mostly).
+            raise NetworkError(f"Bot API connection: {exc!r}") from _chained(ClosedEarly, exc)
         except (aiohttp.ClientError, OSError) as exc:
             # ServerDisconnectedError, ClientPayloadError, ClientOSError, a malformed answer:
             # the connection was up, so the request may have been written and applied.

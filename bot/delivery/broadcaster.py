@@ -2,21 +2,30 @@
 
 Exactly-once rules
 ------------------
-* A row is committed as ``sending`` before its HTTP request may leave (``claim_pending``), in
-  small batches just ahead of the rate limiter, so only rows in ``sending`` can be ambiguous.
+* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
+  batch ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
+  granted its slot, right before the request leaves (``SendingMarker``, group commits that
+  also carry the outcomes so far). So only rows whose requests were on the wire can be
+  ambiguous after a crash.
+* Leases are renewed while the pass runs; any instance recovers rows whose lease expired
+  (``recover``), never a live sender's rows.
 * Success: ``sent`` with the message id, and the articles recorded as delivered.
 * A read timeout or a connection lost after the request left: ``unknown``, never retried —
   Telegram has no idempotency key, a retry could deliver twice.
 * Errors that prove nothing was sent (connect/pool timeouts, connection refused, HTTP 5xx) are
   retried with exponential backoff; after ``max_network_retries`` the row goes back to pending
   for the next pass.
+* A connection closed (or reset) before any byte of an answer arrived is retried once, after a
+  backoff: nearly always a stale keep-alive connection the server dropped, so the request never
+  arrived. In the rare case it did, the chat gets the digest twice — a lost digest is worse
+  than a rare duplicate. A second such failure is ``unknown``.
 * 429: the rate limiter pauses every request for ``retry_after`` and retries the same request.
 * 403 and 400 "chat not found": ``failed``, and the chat is deactivated (``active=False``).
 * ``ChatMigrated``: the chat (settings, tags, history, outbox rows) moves to the new id and the
   digest is sent there.
-* Restart policy (setting ``DIGESTBOT_SENDING_POLICY``): rows found in ``sending`` at start were
-  cut off by a crash. Default ``unknown``: not resent (no duplicate, maybe a loss), counted as
-  unknown. ``resend``: back to pending (no loss, maybe a duplicate).
+* Crash policy (setting ``DIGESTBOT_SENDING_POLICY``) for ``sending`` rows whose lease expired
+  (their sender died mid-request). Default ``unknown``: not resent (no duplicate, maybe a
+  loss), counted as unknown. ``resend``: back to pending (no loss, maybe a duplicate).
 
 Graceful stop (``request_stop``): no new request starts; requests still waiting in the rate
 limiter are cancelled and their rows return to ``pending``; requests already on the wire get
@@ -31,7 +40,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -51,17 +61,19 @@ from bot.config import Settings
 from bot.delivery.botapi import (
     NO_PREVIEW,
     BotApiClient,
+    closed_early,
     fast_client_for,
     message_body,
     message_id,
     reached_telegram,
 )
 from bot.delivery.digest import MAX_RENDERED, DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.leases import LeaseLost, SendingMarker, new_instance_id
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from bot.delivery.topics import move_to_general, topic_gone
 from bot.metrics import Metrics
-from storage import outbox
+from storage import leases, outbox
 from storage.chats import migrate_chat
 from storage.db import session_scope
 from storage.outbox import Outcome
@@ -78,6 +90,8 @@ class _Job:
     ticket: SendTicket = field(default_factory=SendTicket)
     chat_id: int = 0
     migrated: bool = False
+    marked: bool = False  # committed as ``sending``
+    closed_retried: bool = False
     thread_id: int | None = None  # forum topic; None after it was found closed
 
 
@@ -94,6 +108,7 @@ class Broadcaster:
         builder: DigestBuilder | None = None,
         now: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        owner: str | None = None,
     ) -> None:
         self.bot = bot
         self.metrics = metrics
@@ -102,11 +117,18 @@ class Broadcaster:
         self.options = options or DeliveryOptions.from_settings(settings)
         self.builder = builder or DigestBuilder(settings)
         self._now = now
-        self._stop = asyncio.Event()
+        # The instance id written into the rows this sender leases.
+        self.owner = owner or new_instance_id()
+        self.lease = timedelta(seconds=self.options.lease_seconds)
+        self.marker = SendingMarker(
+            engine=engine, owner=self.owner, lease=self.lease, now=now, outcomes=self
+        )
+        self._closed = False  # request_stop: no pass starts any more
+        self._stop = asyncio.Event()  # the current pass ends (stop or interrupt)
         self._wake = asyncio.Event()  # a job finished, or a stop was requested
-        self._finished: list[asyncio.Task[Outcome]] = []
+        self._finished: list[asyncio.Task[Outcome | None]] = []
         self._outcomes: list[Outcome] = []
-        self._jobs: dict[asyncio.Task[Outcome], _Job] = {}
+        self._jobs: dict[asyncio.Task[Outcome | None], _Job] = {}
         self._client: BotApiClient | None = None
         self._bodies: dict[int, tuple[RenderedDigest, bytes]] = {}
         self.total = PassStats()
@@ -115,22 +137,33 @@ class Broadcaster:
 
     def request_stop(self) -> None:
         """Stop between two messages; safe to call from a signal handler in the loop thread."""
+        self._closed = True
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """End the current pass between two messages (e.g. another instance sends now)."""
         self._stop.set()
         self._wake.set()
 
+    def resume(self) -> None:
+        """Allow the next pass after ``interrupt`` (not after ``request_stop``)."""
+        if not self._closed:
+            self._stop.clear()
+
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._closed
 
     def recover(self) -> int:
-        """At start: apply the policy to rows left in ``sending`` by a crash."""
+        """Apply the crash policy to rows whose lease expired (blocking; any instance may)."""
         with session_scope(self.engine) as session:
-            count = outbox.recover_sending(
+            outbox.begin_write(session=session)
+            count = leases.recover_expired(
                 session=session, policy=self.options.sending_policy, now=self._now()
             )
         if count:
             _LOGGER.warning(
-                "%d deliveries were cut off by a crash: marked %s",
+                "%d deliveries were cut off when their sender stopped: marked %s",
                 count,
                 "pending" if self.options.sending_policy == "resend" else "unknown",
             )
@@ -143,7 +176,9 @@ class Broadcaster:
         stats = PassStats()
         buffer: list[_Job] = []
         exhausted = False
-        last_flush = time.monotonic()
+        last_flush = last_renew = time.monotonic()
+        if self._closed:
+            return stats
         if self.builder.bot_username is None:
             with contextlib.suppress(RuntimeError):  # a bot that was never initialised
                 self.builder.bot_username = self.bot.username
@@ -152,8 +187,8 @@ class Broadcaster:
         try:
             while not self._stop.is_set():
                 if not exhausted and len(buffer) < max(1, self.options.claim_batch // 2):
-                    # Claim the next batch while earlier ones are still on the wire, so the
-                    # limiter never starves; only a few rows are in ``sending`` at a time.
+                    # Lease the next batch while earlier ones are still on the wire, so the
+                    # limiter never starves; rows become ``sending`` only once granted.
                     # Outcomes so far ride along in the same transaction (one commit, not two).
                     outcomes, self._outcomes = self._outcomes, []
                     try:
@@ -197,6 +232,9 @@ class Broadcaster:
                 ):
                     await self._flush()
                     last_flush = time.monotonic()
+                if time.monotonic() - last_renew >= self.lease.total_seconds() / 3:
+                    await asyncio.to_thread(self.marker.renew)
+                    last_renew = time.monotonic()
         finally:
             try:
                 await self._wind_down(buffer, stats)
@@ -208,11 +246,11 @@ class Broadcaster:
             self._merge(stats)
         return stats
 
-    def _task_done(self, task: asyncio.Task[Outcome]) -> None:
+    def _task_done(self, task: asyncio.Task[Outcome | None]) -> None:
         self._finished.append(task)
         self._wake.set()
 
-    def _outcome_of(self, task: asyncio.Task[Outcome], job: _Job) -> Outcome:
+    def _outcome_of(self, task: asyncio.Task[Outcome | None], job: _Job) -> Outcome | None:
         if not task.cancelled() and task.exception() is None:
             return task.result()
         if not task.cancelled():
@@ -239,6 +277,8 @@ class Broadcaster:
             self._record(self._outcome_of(task, job), stats)
         self._jobs.clear()
         self._finished.clear()
+        # A mark still on its way must land before a give-back of the same row is written.
+        await self.marker.drain()
         await self._flush()
         await asyncio.to_thread(self._finish_runs)
 
@@ -246,7 +286,18 @@ class Broadcaster:
         for name in ("claimed", "sent", "failed", "unknown", "skipped", "returned", "migrated"):
             setattr(self.total, name, getattr(self.total, name) + getattr(stats, name))
 
-    def _record(self, outcome: Outcome, stats: PassStats) -> None:
+    def take(self) -> list[Outcome]:
+        """Outcomes not written yet, for the marker's next commit (``OutcomeQueue``)."""
+        taken, self._outcomes = self._outcomes, []
+        return taken
+
+    def restore(self, outcomes: list[Outcome]) -> None:
+        self._outcomes[:0] = outcomes
+
+    def _record(self, outcome: Outcome | None, stats: PassStats) -> None:
+        if outcome is None:  # the row is another instance's now: nothing of ours to write
+            stats.returned += 1
+            return
         stats.add(outcome)
         self._outcomes.append(outcome)
         if self.metrics is not None:
@@ -261,8 +312,13 @@ class Broadcaster:
             outbox.begin_write(session=session)
             if outcomes:
                 outbox.record_outcomes(session=session, outcomes=outcomes, now=now)
-            claimed = outbox.claim_pending(session=session, now=now, limit=self.options.claim_batch)
-        # Committed: ``sending`` is durable before any request goes out.
+            claimed = outbox.claim_pending(
+                session=session,
+                now=now,
+                limit=self.options.claim_batch,
+                owner=self.owner,
+                until=now + self.lease,
+            )
         if not claimed:
             return []
         with session_scope(self.engine) as session:
@@ -311,16 +367,26 @@ class Broadcaster:
             d.id, job.chat_id, state, reason[:500], deactivate_chat=deactivate, run_id=d.run_id
         )
 
-    async def _deliver(self, job: _Job) -> Outcome:
+    async def _before_send(self, job: _Job) -> None:
+        """The limiter granted the slot: commit the row as ``sending`` (once), then it leaves."""
+        if not job.marked:
+            await self.marker.mark(job.plan.delivery.id)
+            job.marked = True
+
+    async def _deliver(self, job: _Job) -> Outcome | None:
         digest = job.plan.digest
         assert digest is not None
         d = job.plan.delivery
         retries = 0
         migrations = 0
+        job.ticket.before_send = partial(self._before_send, job)
         while True:
             job.ticket.dispatched = False
             try:
                 message_id = await self._send(job, digest)
+            except LeaseLost:
+                _LOGGER.warning("delivery %s: lease lost to another instance; not sent", d.id)
+                return None
             except ChatMigrated as exc:
                 migrations += 1
                 if migrations > 2:
@@ -350,6 +416,12 @@ class Broadcaster:
                 )
             except NetworkError as exc:  # TimedOut included
                 timed_out = isinstance(exc, TimedOut)
+                if closed_early(exc) and not job.closed_retried:
+                    job.closed_retried = True
+                    outcome = await self._backoff(job, 0, f"connection closed early: {exc}")
+                    if outcome is not None:
+                        return outcome
+                    continue
                 if reached_telegram(exc):
                     # A read timeout, or the connection broke after the request was written:
                     # it may have arrived, and a retry could deliver twice.
@@ -382,6 +454,8 @@ class Broadcaster:
     async def _send(self, job: _Job, digest: RenderedDigest) -> int:
         """Send one digest through the shared rate limiter; the new message's id."""
         if self._client is None:
+            if self.bot.rate_limiter is None:
+                await self._before_send(job)  # no limiter to call the hook for us
             extra: dict[str, Any] = {}
             if self.options.allow_paid_broadcast:
                 extra["allow_paid_broadcast"] = True
@@ -399,6 +473,7 @@ class Broadcaster:
         body = self._body(digest)
         limiter = self.bot.rate_limiter
         if limiter is None:
+            await self._before_send(job)
             job.ticket.dispatched = True
             return message_id(await self._post_message(job.chat_id, body, job.thread_id))
         # The same limiter object and call PTB's ExtBot makes for every request, so replies

@@ -13,7 +13,7 @@ from storage.outbox import Outcome, SendingPolicy
 @dataclass(frozen=True, slots=True)
 class DeliveryOptions:
     workers: int = 16  # requests in flight (or waiting in the rate limiter) at once
-    claim_batch: int = 16  # rows marked ``sending`` per transaction
+    claim_batch: int = 16  # rows leased per transaction, a little ahead of the limiter
     flush_every: int = 32  # outcomes written per transaction
     flush_interval: float = 0.25
     max_network_retries: int = 5
@@ -21,6 +21,7 @@ class DeliveryOptions:
     backoff_max: float = 30.0
     shutdown_grace: float = 3.0
     sending_policy: SendingPolicy = "unknown"
+    lease_seconds: float = 30.0  # a claim holds this long unless renewed (every third of it)
     allow_paid_broadcast: bool = False
     # Send through the lean aiohttp Bot API client (``BotApiClient``) instead of ``send_message``
     # when the bot's request setup allows it (plain HTTPXRequest, no proxy); same limiter,
@@ -33,6 +34,7 @@ class DeliveryOptions:
             workers=settings.delivery_workers,
             claim_batch=settings.delivery_batch,
             sending_policy=settings.sending_policy,
+            lease_seconds=settings.lease_seconds,
             allow_paid_broadcast=settings.allow_paid_broadcast,
         )
 

@@ -15,6 +15,13 @@ Catch-up: a digest whose time passed while the bot was down is still sent when i
 within the grace (``DIGESTBOT_CATCHUP_GRACE`` hours, default 6); later, it is recorded as
 ``skipped`` with the reason. After a downtime of several days only the most recent missed
 occurrence can still be sent; older ones get one skipped row.
+
+Healing: a ``next_digest_at`` more than a day plus the grace ahead cannot come from a schedule
+(the next occurrence is at most a day away); it is left by a clock that ran ahead. Each tick
+recomputes such schedules from the chat's time and zone (``heal_schedules``).
+
+Every instance plans (safe concurrently) and recovers expired leases each tick; only the
+instance elected sender (``bot.delivery.instances``) runs the broadcast.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from bot.config import Settings
 from bot.context import Deps
 from bot.delivery.broadcaster import Broadcaster
 from bot.delivery.channel_rights import check_due_channels
-from bot.delivery.options import DeliveryOptions
+from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from bot.metrics import Metrics
 from storage import outbox, planning
@@ -80,6 +87,34 @@ def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, 
     while (following := next_occurrence(hhmm, tz, latest)) <= now:
         latest = following
     return latest, next_occurrence(hhmm, tz, now), latest != due
+
+
+def heal_schedules(
+    *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
+) -> int:
+    """Recompute ``next_digest_at`` values impossibly far ahead; how many were healed."""
+    # At least two hours over the day: after a DST change the next local time may legitimately
+    # be 25 h away, and healing it to itself on every tick would never end.
+    beyond = now + timedelta(days=1) + max(grace, timedelta(hours=2))
+    healed = 0
+    while True:
+        with session_scope(engine) as session:
+            outbox.begin_write(session=session)
+            chats = outbox.far_future_chats(session=session, beyond=beyond, limit=batch_size)
+            moves: list[tuple[int, datetime, datetime]] = []
+            for chat in chats:
+                tz = chat.timezone
+                try:
+                    get_zone(tz)
+                except KeyError:
+                    tz = "UTC"
+                moves.append(
+                    (chat.id, chat.next_digest_at, next_occurrence(chat.digest_time, tz, now))
+                )
+            outbox.advance_chats(session=session, updates=moves)
+        healed += len(chats)
+        if len(chats) < batch_size:
+            return healed
 
 
 def plan_once(
@@ -177,6 +212,7 @@ class DeliveryService:
         grace: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        sending: bool = True,
     ) -> None:
         self.broadcaster = broadcaster
         self.metrics = metrics
@@ -186,7 +222,9 @@ class DeliveryService:
         self.grace = grace if grace is not None else catchup_grace(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._recovered = False
+        # Only the elected sender broadcasts; a standby plans and recovers (see instances).
+        self.sending = sending
+        self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
         # Plan what falls due before the pass after next: a late or slow tick still finds its
         # rows planned.
@@ -210,15 +248,33 @@ class DeliveryService:
                 self._task.cancel()
             self._task = None
 
+    async def set_sending(self, sending: bool, *, wait: float = 4.5) -> None:
+        """Become the sender, or stop being it: the current pass ends between two messages
+        (its leased rows go back to pending) and this returns when it has."""
+        if not sending:
+            self.sending = False
+            self.broadcaster.interrupt()
+            current = self._pass
+            if current is not None and not current.done():
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(current), wait)
+            return
+        self.sending = True
+        self._wake.set()
+        self.start()
+
     async def tick(self, now: datetime | None = None) -> PlanResult:
         """One planner pass (in a worker thread: planning 100k chats must not block replies).
 
         Chats due before the next pass (``lookahead``) are planned now, so their rows are
         waiting when their minute comes and the sender starts on time."""
-        if not self._recovered:
-            await asyncio.to_thread(self.broadcaster.recover)
-            self._recovered = True
+        await asyncio.to_thread(self.broadcaster.recover)
         moment = now or self.clock()
+        healed = await asyncio.to_thread(
+            heal_schedules, engine=self.engine, now=moment, grace=self.grace
+        )
+        if healed:
+            _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
         deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
         # Channels due within the look-ahead are about to be planned: check those too.
         await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
@@ -268,8 +324,12 @@ class DeliveryService:
             self._wake.clear()
             if self.broadcaster.stopping:
                 break
+            if not self.sending:
+                continue
+            self.broadcaster.resume()
+            self._pass = asyncio.create_task(self.broadcaster.run_pass(), name="digest-pass")
             try:
-                await self.broadcaster.run_pass()
+                await self._pass
             except Exception:
                 _LOGGER.exception("digest broadcast pass failed; retrying on the next tick")
 

@@ -31,7 +31,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -71,12 +71,15 @@ class SendTicket:
     """``rate_limit_args`` of a request. ``dispatched`` is True while its HTTP call runs.
 
     The broadcaster uses ``dispatched`` to cancel only requests that have not left yet.
+    ``before_send`` is awaited once the slot is granted, right before the request leaves (the
+    broadcaster commits its row as ``sending`` there); if it raises, the request never leaves.
     """
 
     broadcast: bool = True
     max_retries: int | None = None
     dispatched: bool = False
     retries: int = 0
+    before_send: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +165,22 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 fut.cancel()
             lane.heap.clear()
 
+    @property
+    def overall_per_second(self) -> float:
+        """The overall rate in force (``set_overall_rate`` may have changed it)."""
+        margin = 1.0 + self.limits.safety
+        return margin / (self._free.interval * self.limits.time_scale)
+
+    def set_overall_rate(self, per_second: float) -> None:
+        """Change the overall (free lane) rate, e.g. this instance's share of one budget."""
+        lane = self._free
+        margin = 1.0 + self.limits.safety
+        lane.interval = margin / (max(per_second, 0.01) * self.limits.time_scale)
+        lane.limit = max(1, int(per_second))
+        while len(lane.slots) > lane.limit:
+            lane.slots.popleft()  # the newest ``limit`` grants decide the next one
+        lane.wake.set()
+
     def penalty_remaining(self) -> float:
         return max(0.0, self.penalty_until - self._clock())
 
@@ -193,9 +212,11 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 async with state.lock:
                     await self._wait_chat(state, is_group)
                     slot = await self._wait_lane(lane, priority)
-                    if ticket is not None:
-                        ticket.dispatched = True
                     try:
+                        if ticket is not None:
+                            if ticket.before_send is not None:
+                                await ticket.before_send()
+                            ticket.dispatched = True
                         # The lock is held until the request returns so two requests for one
                         # chat can never overtake each other (and a 429 is known before the
                         # next one).
@@ -234,6 +255,8 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
         while (remaining := self.penalty_remaining()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(remaining)
         if ticket is not None:
+            if ticket.before_send is not None:
+                await ticket.before_send()
             ticket.dispatched = True
         return await callback(*args, **kwargs)
 

@@ -20,6 +20,7 @@ def format_status(report: StatusReport) -> str:
         "outbox: "
         + ", ".join(f"{s} {n}" for s, n in report.states.items())
         + f"   (due now: {report.due_pending})",
+        *_format_instances(report),
         "",
     ]
     if not report.runs:
@@ -39,6 +40,23 @@ def format_status(report: StatusReport) -> str:
             f"{_fmt_num(r.lag_first_s) + 's':>9}  {_fmt_num(r.lag_max_s) + 's':>8}"
         )
     return "\n".join(lines)
+
+
+def _format_instances(report: StatusReport) -> list[str]:
+    lines = [f"instances: {len(report.live)} live"]
+    for i in report.live:
+        age = (report.now - i.heartbeat_at).total_seconds()
+        lines.append(
+            f"  {i.id}  host {i.host}  pid {i.pid}  {i.mode}  "
+            f"role {'/'.join(i.roles) or 'standby'}  heartbeat {age:.1f}s ago"
+        )
+    for i in report.silent:
+        lines.append(f"  {i.id}  host {i.host}  silent since {i.heartbeat_at:%Y-%m-%d %H:%M:%S}")
+    if report.owners:
+        lines.append("rows by state and owner:")
+        for state, owner, n in report.owners:
+            lines.append(f"  {state:<8} {owner or '(unclaimed)'}  {n}")
+    return lines
 
 
 def format_dry_run(kinds: list[DryRunKind]) -> str:

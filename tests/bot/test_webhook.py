@@ -14,12 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram import Update
 from telegram.error import Conflict
-from telegram.ext import Application
 
-from bot.app import BotApplication, build_application, run_bot
+from bot.app import BotApplication, build_application, run_bot, serve
 from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
 from bot.emulator import FakeTelegram, FakeTelegramServer
+from storage.instances import InstanceRow, instances
 from storage.models import Chat
 
 SECRET = "right-Secret_123"
@@ -242,14 +242,10 @@ def test_plain_http_webhook_only_with_a_self_hosted_bot_api(
 def _capture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     calls: dict[str, Any] = {}
 
-    def run_webhook(self: Application[Any, Any, Any, Any, Any, Any], **kwargs: Any) -> None:
-        calls["webhook"] = kwargs
+    async def serve(app: BotApplication, engine: Engine, settings: Settings) -> None:
+        calls["serve"] = settings
 
-    def run_polling(self: Application[Any, Any, Any, Any, Any, Any], **kwargs: Any) -> None:
-        calls["polling"] = kwargs
-
-    monkeypatch.setattr(Application, "run_webhook", run_webhook)
-    monkeypatch.setattr(Application, "run_polling", run_polling)
+    monkeypatch.setattr("bot.app.serve", serve)
     return calls
 
 
@@ -263,35 +259,70 @@ async def telegram() -> AsyncIterator[FakeTelegramServer]:
         yield server
 
 
-async def test_run_bot_runs_a_webhook_when_the_url_is_set(
-    settings: Settings,
-    engine: Engine,
-    monkeypatch: pytest.MonkeyPatch,
-    telegram: FakeTelegramServer,
-) -> None:
-    calls = _capture(monkeypatch)
-    configured = load_settings(
-        DATABASE_URL=settings.database_url,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=telegram.base_url,
-        DIGESTBOT_WEBHOOK_URL="https://bot.example.com/tg/hook",
+@asynccontextmanager
+async def served(settings: Settings, engine: Engine, **env: str) -> AsyncIterator[WebhookBot]:
+    """``serve`` (what ``run_bot`` runs) against the emulator until the block ends."""
+    fake = FakeTelegram(webhook_max_attempts=3, webhook_retry_delay=0.01)
+    async with FakeTelegramServer(fake) as server:
+        configured = load_settings(
+            DATABASE_URL=settings.database_url,
+            TELEGRAM_BOT_TOKEN=fake.token,
+            TELEGRAM_API_BASE_URL=server.base_url,
+            DIGESTBOT_HEARTBEAT_INTERVAL="0.2",
+            DIGESTBOT_RATE_TIME_SCALE="20",
+            **env,
+        )
+        app = build_application(configured, engine, base_url=server.base_url)
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(app, engine, configured, stop=stop))
+        try:
+            yield WebhookBot(fake=fake, app=app, url=configured.webhook_url)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+
+
+def _instances(engine: Engine) -> list[InstanceRow]:
+    with Session(engine) as session:
+        return instances(session=session)
+
+
+async def test_serve_runs_a_webhook_when_the_url_is_set(settings: Settings, engine: Engine) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    async with served(
+        settings,
+        engine,
+        DIGESTBOT_WEBHOOK_URL=url,
         DIGESTBOT_WEBHOOK_SECRET=SECRET,
-        DIGESTBOT_WEBHOOK_PORT="8444",
-    )
-    assert await asyncio.to_thread(run_bot, engine, configured) == 0
-    assert calls == {
-        "webhook": {
-            "listen": "127.0.0.1",
-            "port": 8444,
-            "url_path": "tg/hook",
-            "webhook_url": "https://bot.example.com/tg/hook",
-            "secret_token": SECRET,
-            "allowed_updates": Update.ALL_TYPES,
-        }
-    }
+        DIGESTBOT_WEBHOOK_PORT=str(port),
+    ) as bot:
+        await bot.fake.wait_for(lambda: bot.fake.webhook_url == url, timeout=10)
+        ann = bot.fake.create_user("Ann", language_code="en")
+        await bot.fake.start_bot(ann)
+        welcome = await bot.fake.next_bot_message(ann, timeout=10)
+        assert "Hi, Ann!" in (welcome.text or "")
+        await bot.fake.wait_for(lambda: _instances(engine)[0].roles != (), timeout=10)
+        [me] = _instances(engine)
+        assert me.mode == "webhook" and me.roles == ("webhook", "sender")
+        assert not bot.fake.requests_for("getUpdates")
+        assert [a.delivered for a in bot.fake.webhook_attempts] == [True]
+    assert _instances(engine) == []  # a clean stop unregisters
 
 
-async def test_run_bot_long_polls_without_a_url(
+async def test_serve_long_polls_without_a_url(settings: Settings, engine: Engine) -> None:
+    async with served(settings, engine) as bot:
+        ann = bot.fake.create_user("Ann", language_code="en")
+        await bot.fake.start_bot(ann)
+        welcome = await bot.fake.next_bot_message(ann, timeout=10)
+        assert "Hi, Ann!" in (welcome.text or "")
+        [me] = _instances(engine)
+        assert me.mode == "polling" and me.roles == ("poller", "sender")
+        assert bot.fake.requests_for("getUpdates")
+    assert _instances(engine) == []
+
+
+async def test_run_bot_checks_the_token_then_hands_the_application_to_serve(
     settings: Settings,
     engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
@@ -304,7 +335,8 @@ async def test_run_bot_long_polls_without_a_url(
         TELEGRAM_API_BASE_URL=telegram.base_url,
     )
     assert await asyncio.to_thread(run_bot, engine, configured) == 0
-    assert calls == {"polling": {"allowed_updates": Update.ALL_TYPES}}
+    assert calls == {"serve": configured}
+    assert telegram.fake.requests_for("getMe")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ Both backends: ``ix_chat_due`` gains (timezone, digest_time), so the planner's
 ``INSERT ... SELECT`` for one (zone, time, due) group reads only that group's index range.
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0005
 Create Date: 2026-11-26 12:00:00
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0008"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,6 +22,7 @@ from bot.digest_time import next_occurrence
 from bot.emulator import FakeTelegram, FakeTelegramServer
 from bot.views.reports import format_dry_run, format_status
 from bot.views.stats import render_stats
+from storage import instances
 from storage.models import Chat, ChatTag, Delivery, Tag
 from tests.bot.delivery.test_delivery import FAST, add_db_chat, make_bot, plan, users
 from tests.factories import make_article
@@ -68,6 +69,39 @@ async def test_status_and_stats_show_the_run(
     stats = stats_report(Deps(engine=engine, settings=settings))
     html, _ = render_stats(stats.status, stats.subscribers, stats.articles, "en")
     assert "planned 2" in html and "sent 1" in html and "failed 1" in html
+
+
+def test_status_lists_live_instances_and_rows_by_owner(engine: Engine) -> None:
+    now = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
+    add_db_chat(engine, 1)
+    add_db_chat(engine, 2)
+    with Session(engine) as session:
+        for name, beat, roles in (
+            ("web-1-aa", now - timedelta(seconds=1), ("poller", "sender")),
+            ("web-2-bb", now - timedelta(seconds=2), ()),
+            ("web-3-cc", now - timedelta(minutes=5), ()),  # crashed: silent
+        ):
+            instances.register(
+                session=session, instance_id=name, host="web", pid=7, mode="polling", now=beat
+            )
+            instances.heartbeat(session=session, instance_id=name, roles=roles, now=beat)
+        session.add(
+            Delivery(
+                chat_id=1, local_date="2026-11-26", due_at=now, state="sending", owner="web-1-aa"
+            )
+        )
+        session.add(Delivery(chat_id=2, local_date="2026-11-26", due_at=now, state="pending"))
+        session.commit()
+    report = status(engine=engine, now=now, heartbeat_interval=2.0)
+    assert [i.id for i in report.live] == ["web-2-bb", "web-1-aa"]  # oldest first
+    assert [i.id for i in report.silent] == ["web-3-cc"]
+    assert report.owners == [("pending", None, 1), ("sending", "web-1-aa", 1)]
+    text = format_status(report)
+    assert "instances: 2 live" in text
+    assert "web-1-aa  host web  pid 7  polling  role poller/sender  heartbeat 1.0s ago" in text
+    assert "web-2-bb  host web  pid 7  polling  role standby  heartbeat 2.0s ago" in text
+    assert "web-3-cc  host web  silent since 2026-11-26 07:55:10" in text
+    assert "sending  web-1-aa  1" in text and "pending  (unclaimed)  1" in text
 
 
 def test_dry_run_lists_each_kind_of_chat(engine: Engine, settings: Settings) -> None:

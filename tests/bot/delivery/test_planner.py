@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.delivery.planner import plan_once
+from bot.delivery.planner import heal_schedules, plan_once
 from bot.digest_time import next_occurrence
 from storage.db import make_engine
 from storage.models import Chat, Delivery, DigestRun
@@ -179,3 +179,24 @@ def test_two_planners_at_once_never_double_plan(any_engine: Engine) -> None:
         runs = session.scalars(select(DigestRun)).all()
     assert total == distinct == 2000
     assert sum(r.planned for r in runs) == 2000
+
+
+def test_schedules_impossibly_far_ahead_are_recomputed(engine: Engine) -> None:
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    # A clock that ran ten days ahead left these; the grace (6 h) plus a day is the horizon.
+    stranded = add_chats(engine, 3, due=now + timedelta(days=10), start_id=1)
+    fine = add_chats(engine, 1, due=now + timedelta(hours=23), start_id=10)
+    edge = add_chats(engine, 1, due=now + timedelta(days=1) + GRACE, start_id=20)
+    assert heal_schedules(engine=engine, now=now, grace=GRACE, batch_size=2) == 3
+    expected = next_occurrence("08:00", "Europe/Berlin", now)
+    assert expected - now < timedelta(days=1)
+    for chat_id in stranded:
+        assert chat(engine, chat_id).next_digest_at == expected
+    assert chat(engine, fine[0]).next_digest_at == now + timedelta(hours=23)
+    assert chat(engine, edge[0]).next_digest_at == now + timedelta(days=1) + GRACE
+    assert heal_schedules(engine=engine, now=now, grace=GRACE) == 0
+    # With a tiny grace a schedule 25 h ahead (the day a DST change adds an hour) stays.
+    dst = add_chats(engine, 1, due=now + timedelta(hours=25), start_id=30)
+    heal_schedules(engine=engine, now=now, grace=timedelta(minutes=1))
+    assert chat(engine, dst[0]).next_digest_at == now + timedelta(hours=25)
+    assert chat(engine, edge[0]).next_digest_at == expected  # 30 h ahead: beyond 26 h

@@ -181,3 +181,17 @@ async def test_a_chat_whose_state_expired_is_still_spaced_correctly() -> None:
     await _send(limiter, rec, "second", 42, True)
     assert limiter.tracked_chats < 62
     await limiter.shutdown()
+
+
+async def test_the_overall_rate_can_change_to_an_instances_share() -> None:
+    limiter = TelegramRateLimiter(RateLimits(time_scale=10.0))  # 300/s
+    assert limiter.overall_per_second == pytest.approx(30.0)
+    limiter.set_overall_rate(5.0)  # 50/s scaled: a webhook instance's share of the replies
+    assert limiter.overall_per_second == pytest.approx(5.0)
+    rec = Recorder(10.0)
+    started = time.monotonic()
+    await asyncio.gather(*(_send(limiter, rec, f"r{i}", 100 + i, False) for i in range(11)))
+    elapsed = time.monotonic() - started
+    await limiter.shutdown()
+    # Eleven grants are ten intervals of 1/50 s apart: at least 0.2 s (300/s would take 0.03).
+    assert elapsed >= 0.2
