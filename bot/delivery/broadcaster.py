@@ -1,5 +1,10 @@
 """The fan-out sender: claims pending deliveries, sends each digest once, records outcomes.
 
+One class, the outbox state machine, kept whole on purpose (it is longer than our modules
+usually are): every transition of a row, and the reason it is safe, reads in one place. The
+HTTP client and error mapping live in ``botapi.py``, tunables in ``options.py``, forum topics
+in ``topics.py``.
+
 Exactly-once rules
 ------------------
 * Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
