@@ -14,11 +14,11 @@ from bot.catalog.newsroom import newsroom_report
 from bot.catalog.ranking import ranked_article_ids
 from bot.config import Settings
 from bot.context import Deps
-from storage import instances, leases, outbox, planning
+from storage import instances, leases, outbox, planning, runs
 from storage.articles import article_views, count_articles, tag_slugs
 from storage.chats import count_inactive_chats, digest_subscriptions, subscriber_counts
 from storage.db import session_scope
-from storage.outbox import RunSummary
+from storage.runs import RunSummary
 from storage.schemas import DryRunKind, RunReport, StatsReport, StatusReport
 from storage.types import utcnow
 
@@ -63,15 +63,15 @@ def status(
     with session_scope(engine) as session:
         registered = instances.instances(session=session)
         owners = leases.owner_counts(session=session)
-        runs = outbox.recent_runs(session=session, limit=limit)
-        lags = planning.planner_lag(session=session, run_ids=[r.id for r in runs])
-        states = outbox.state_counts(session=session)
-        due = outbox.count_due_pending(session=session, now=moment)
+        recent = runs.recent_runs(session=session, limit=limit)
+        lags = planning.planner_lag(session=session, run_ids=[r.id for r in recent])
+        states = runs.state_counts(session=session)
+        due = runs.count_due_pending(session=session, now=moment)
         subscribers = sum(n for _, _, n in subscriber_counts(session=session))
         inactive = count_inactive_chats(session=session)
     return StatusReport(
         now=moment,
-        runs=[_run_report(r, lags.get(r.id)) for r in runs],
+        runs=[_run_report(r, lags.get(r.id)) for r in recent],
         states=states,
         due_pending=due,
         subscribers=subscribers,

@@ -78,7 +78,7 @@ from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from bot.delivery.topics import move_to_general, topic_gone
 from bot.metrics import Metrics
-from storage import leases, outbox
+from storage import leases, outbox, runs
 from storage.chats import migrate_chat
 from storage.db import session_scope
 from storage.outbox import Outcome
@@ -343,7 +343,7 @@ class Broadcaster:
     def _finish_runs(self) -> None:
         with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
-            outbox.finish_runs(session=session, now=self._now())
+            runs.finish_runs(session=session, now=self._now())
 
     def _migrate(self, old_id: int, new_id: int) -> None:
         with session_scope(self.engine) as session:

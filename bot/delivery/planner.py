@@ -46,7 +46,7 @@ from bot.delivery.channel_rights import check_due_channels
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from bot.metrics import Metrics
-from storage import outbox, planning
+from storage import outbox, planning, runs
 from storage.db import session_scope
 from storage.types import utcnow
 
@@ -140,7 +140,7 @@ def plan_once(
         with session_scope(engine) as session:
             outbox.begin_write(session=session)
             if result.run_id is None:
-                result.run_id = outbox.create_run(session=session, now=now)
+                result.run_id = runs.create_run(session=session, now=now)
             planned = skipped = 0
             for group in batch:
                 rows, following = _group_rows(group, now, grace)
@@ -157,7 +157,7 @@ def plan_once(
                 planned += group_planned
                 skipped += sum(states.values()) - group_planned
                 result.chats += done.chats
-            outbox.set_run_counts(
+            runs.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
         result.planned += planned
@@ -165,7 +165,7 @@ def plan_once(
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
         with session_scope(engine) as session:
-            outbox.delete_run(session=session, run_id=result.run_id)
+            runs.delete_run(session=session, run_id=result.run_id)
         result.run_id = None
     return result
 
@@ -306,7 +306,7 @@ class DeliveryService:
         self.metrics.planner_passes.inc()
         self.metrics.planner_last_pass.set_to_current_time()
         with session_scope(self.engine) as session:
-            states = outbox.state_counts(session=session)
+            states = runs.state_counts(session=session)
         for state, rows in states.items():
             self.metrics.outbox_rows.labels(state).set(rows)
 

@@ -201,14 +201,13 @@ def test_negative_weights_are_refused() -> None:
         RankWeights(hot=-1)
 
 
-def test_postgres_digest_plan_probes_per_candidate(any_engine: Engine) -> None:
+@pytest.mark.postgres
+def test_postgres_digest_plan_probes_per_candidate(postgres_engine: Engine) -> None:
     """EXPLAIN ANALYZE: the digest query probes delivered_article and article_tag once per
     candidate (SubPlan) instead of hashing the chat's whole history or a tag's archive."""
-    if any_engine.dialect.name != "postgresql":
-        pytest.skip("SQLite always runs these filters as correlated probes")
     from sqlalchemy import event, text
 
-    with Session(any_engine) as s:
+    with Session(postgres_engine) as s:
         tag = add_tag(s, "chips")
         add_chat(s, 7, follows=(tag,))
         old = [add_article(s, hours_ago=24 * (10 + i), tags=(tag,)) for i in range(300)]
@@ -221,13 +220,13 @@ def test_postgres_digest_plan_probes_per_candidate(any_engine: Engine) -> None:
         def capture(_c: object, _cur: object, sql: str, params: object, *_a: object) -> None:
             statements.append((sql, params))
 
-        event.listen(any_engine, "before_cursor_execute", capture)
+        event.listen(postgres_engine, "before_cursor_execute", capture)
         try:
             found = top_article_ids(
                 session=s, chat_id=7, limit=5, since=NOW - timedelta(hours=48), weights=W
             )
         finally:
-            event.remove(any_engine, "before_cursor_execute", capture)
+            event.remove(postgres_engine, "before_cursor_execute", capture)
         assert found == [fresh]
         sql, params = statements[-1]
         # A few hundred rows are cheaper to scan than to probe; the shape is the point here.

@@ -297,10 +297,9 @@ def test_term_grams() -> None:
     assert term_grams("ｘｙ") == ([], False)  # fullwidth Latin: not indexed, ILIKE only
 
 
-def test_postgres_chinese_terms_use_the_gram_index(any_engine: Engine) -> None:
-    if any_engine.dialect.name != "postgresql":
-        pytest.skip("the cjk_grams index is PostgreSQL's (SQLite uses FTS5 trigrams)")
-    with Session(any_engine) as s:
+@pytest.mark.postgres
+def test_postgres_chinese_terms_use_the_gram_index(postgres_engine: Engine) -> None:
+    with Session(postgres_engine) as s:
         add_article(s, {"zh": ("大模型融资", "", "")})
         fullwidth = add_article(s, {"zh": ("ｘｙ 全角", "", "")})
         assert search(s, "ｘｙ") == [fullwidth]  # the documented fallback: ILIKE over every text
