@@ -1,6 +1,7 @@
 """Planning benchmark: create the delivery rows for N due chats; time and peak RSS.
 
     .venv/bin/python benchmarks/planning.py --chats 100000
+    .venv/bin/python benchmarks/planning.py --chats 100000 --url postgresql+psycopg://...
 
 Chats get a mix of 8 time zones and 4 digest times, all due now. Peak RSS is the whole
 process (Python, SQLAlchemy, PTB imports included) after planning.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 import bot.delivery.broadcaster  # noqa: F401  (the bot process imports it too: count its memory)
@@ -47,6 +48,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/planning.sqlite3"
         engine = make_engine(url)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:  # a database of the benchmark's own: start empty
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
         upgrade(engine)
         now = datetime.now(UTC)
         due = now - timedelta(minutes=1)
@@ -77,8 +82,8 @@ def main() -> None:
             count = session.scalar(select(func.count()).select_from(Delivery))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"planned {result.planned} deliveries ({count} rows) for {result.chats} chats "
-            f"in {elapsed:.2f}s; peak RSS {peak_mb:.0f} MB"
+            f"{engine.dialect.name}: planned {result.planned} deliveries ({count} rows) for "
+            f"{result.chats} chats in {elapsed:.2f}s; peak RSS {peak_mb:.0f} MB"
         )
         engine.dispose()
 

@@ -1,8 +1,10 @@
-"""Ranking and search benchmark on a large SQLite database (not part of the test suite).
+"""Ranking and search benchmark on a large database (not part of the test suite).
 
     .venv/bin/python benchmarks/ranking.py [--articles 1000000] [--db PATH] [--queries 2000]
+    .venv/bin/python benchmarks/ranking.py --url postgresql+psycopg://postgres@127.0.0.1/bench
 
-Builds (or reuses, when the article count matches) a database migrated to head with
+Builds (or reuses, when the article count matches) a SQLite file or a PostgreSQL database
+(``--url``; its public schema is replaced) migrated to head with
 ~3 years of articles (bilingual texts, 1-3 of 30 tags each), a few thousand chats that follow
 0-5 tags and have a delivered history, then times storage.ranking and storage.search through
 the real functions and a SQLAlchemy session, warm cache, and prints p50/p95/max in ms.
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from storage.db import make_engine, upgrade  # noqa: E402
@@ -227,24 +230,11 @@ def _article_rows(rng: random.Random, count: int) -> Iterator[tuple[object, ...]
         )
 
 
-def build(db: Path, articles: int, seed: int) -> None:
-    rng = random.Random(seed)
-    if db.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    engine.dispose()
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA cache_size=-1000000")
-    started = time.perf_counter()
+Batch = tuple[list[tuple[object, ...]], list[tuple[int, int]], list[tuple[object, ...]]]
 
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO tag(id, slug, names) VALUES (?, ?, ?)",
-        [(t, f"tag{t}", json.dumps({"en": f"Tag {t}", "zh": f"标签{t}"})) for t in range(1, 31)],
-    )
+
+def _batches(rng: random.Random, articles: int, by_day: dict[str, list[int]]) -> Iterator[Batch]:
+    """(articles, article tags, texts) in batches; fills ``by_day`` (published day -> ids)."""
     en_words, en_weights, zh_words, zh_weights = _vocabulary(rng)
     en, zh = (en_words, en_weights), (zh_words, zh_weights)
     rows = _article_rows(rng, articles)
@@ -252,15 +242,14 @@ def build(db: Path, articles: int, seed: int) -> None:
     tag_weights = [1 / t for t in range(1, TAGS + 1)]
     tag_ids = list(range(1, TAGS + 1))
     while True:
-        batch = [next(rows, None) for _ in range(BATCH)]
-        batch = [row for row in batch if row is not None]
+        batch = [row for row in (next(rows, None) for _ in range(BATCH)) if row is not None]
         if not batch:
-            break
-        conn.executemany(f"INSERT INTO article VALUES ({', '.join('?' * 14)})", batch)
+            return
         tag_rows = []
-        text_rows = []
+        text_rows: list[tuple[object, ...]] = []
         for row in batch:
-            article_id = row[0]
+            article_id = int(str(row[0]))
+            by_day.setdefault(str(row[8])[:10], []).append(article_id)
             for tag in set(rng.choices(tag_ids, tag_weights, k=rng.randint(1, 3))):
                 tag_rows.append((article_id, tag))
             text_rows.append(
@@ -281,40 +270,92 @@ def build(db: Path, articles: int, seed: int) -> None:
                     _sentence(rng, zh, 30, "") + "。",
                 )
             )
+        yield batch, tag_rows, text_rows
+
+
+ChatRows = tuple[int, list[int], list[tuple[int, int, str]]]
+
+
+def _chats(rng: random.Random, by_day: dict[str, list[int]]) -> Iterator[ChatRows]:
+    """Per chat: (id, followed tags, delivered (chat, article, day) rows).
+
+    40 % follow no tag; the others 1-5. History: 5 articles a day for 30-720 days."""
+    tag_ids = list(range(1, TAGS + 1))
+    days = sorted(by_day)
+    for chat_id in range(1, CHATS + 1):
+        follows = [] if rng.random() < 0.4 else rng.sample(tag_ids, rng.randint(1, 5))
+        history = days[-rng.randint(30, 720) :]
+        rows_d = []
+        for day in history:
+            for article_id in rng.sample(by_day[day], min(DIGEST_PER_DAY, len(by_day[day]))):
+                rows_d.append((chat_id, article_id, day))
+        yield chat_id, follows, rows_d
+
+
+def _tags() -> list[tuple[object, ...]]:
+    return [
+        (t, f"tag{t}", json.dumps({"en": f"Tag {t}", "zh": f"标签{t}"})) for t in range(1, TAGS + 1)
+    ]
+
+
+def build(db: Path, articles: int, seed: int) -> None:
+    rng = random.Random(seed)
+    if db.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-1000000")
+    started = time.perf_counter()
+
+    # The FTS triggers rebuild an article's row on every text insert: load without them, then
+    # index every article in one statement (as migration 0002 does) and put them back.
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'article_text'"
+    ).fetchall()
+    conn.execute("BEGIN")
+    for name, _ in triggers:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.executemany("INSERT INTO tag(id, slug, names) VALUES (?, ?, ?)", _tags())
+    by_day: dict[str, list[int]] = {}
+    for batch, tag_rows, text_rows in _batches(rng, articles, by_day):
+        conn.executemany(f"INSERT INTO article VALUES ({', '.join('?' * 14)})", batch)
         conn.executemany("INSERT INTO article_tag(article_id, tag_id) VALUES (?, ?)", tag_rows)
         conn.executemany(
             "INSERT INTO article_text(article_id, lang, title, summary, analysis) "
             "VALUES (?, ?, ?, ?, ?)",
             text_rows,
         )
-        if batch[-1][0] % 100_000 < BATCH:
-            print(f"  {batch[-1][0]:>9} articles  {time.perf_counter() - started:6.0f} s")
+        _progress(int(str(batch[-1][0])), started)
+    conn.execute(
+        "INSERT INTO article_fts(rowid, title, summary, analysis) "
+        "SELECT article_id, group_concat(title, ' ') || ' ', "
+        "group_concat(summary, ' ') || ' ', group_concat(analysis, ' ') || ' ' "
+        "FROM (SELECT * FROM article_text ORDER BY article_id, lang) GROUP BY article_id"
+    )
+    for _, sql in triggers:
+        conn.execute(sql)
     conn.execute("COMMIT")
+    print(f"  indexed in {time.perf_counter() - started:.0f} s", flush=True)
 
-    # Chats: 40 % follow no tag; the others 1-5. History: 5 articles a day for 30-720 days.
     conn.execute("BEGIN")
     created = _ts(NOW)
-    by_day = _articles_by_day(conn)
-    days = sorted(by_day)
     delivered = 0
-    for chat_id in range(1, CHATS + 1):
+    for chat_id, follows, rows_d in _chats(rng, by_day):
         conn.execute(
             "INSERT INTO chat(id, type, timezone, digest_time, article_count, subscribed, "
             "active, created_at, updated_at) VALUES (?, 'private', 'UTC', '08:00', 5, 1, 1, ?, ?)",
             (chat_id, created, created),
         )
-        follows = [] if rng.random() < 0.4 else rng.sample(tag_ids, rng.randint(1, 5))
         conn.executemany(
             "INSERT INTO chat_tag(chat_id, tag_id) VALUES (?, ?)", [(chat_id, t) for t in follows]
         )
-        history = days[-rng.randint(30, 720) :]
-        rows_d = []
-        for day in history:
-            for article_id in rng.sample(by_day[day], min(DIGEST_PER_DAY, len(by_day[day]))):
-                rows_d.append((chat_id, article_id, day + " 08:00:00.000000"))
         conn.executemany(
             "INSERT INTO delivered_article(chat_id, article_id, delivered_at) VALUES (?, ?, ?)",
-            rows_d,
+            [(c, a, day + " 08:00:00.000000") for c, a, day in rows_d],
         )
         delivered += len(rows_d)
     conn.execute("COMMIT")
@@ -325,11 +366,95 @@ def build(db: Path, articles: int, seed: int) -> None:
     print(f"built {articles} articles, {delivered} deliveries in {elapsed:.0f} s")
 
 
-def _articles_by_day(conn: sqlite3.Connection) -> dict[str, list[int]]:
-    by_day: dict[str, list[int]] = {}
-    for article_id, day in conn.execute("SELECT id, substr(published_at, 1, 10) FROM article"):
-        by_day.setdefault(day, []).append(article_id)
-    return by_day
+def _progress(last_id: int, started: float) -> None:
+    if last_id % 100_000 < BATCH:
+        print(f"  {last_id:>9} articles  {time.perf_counter() - started:6.0f} s", flush=True)
+
+
+def build_postgres(url: str, articles: int, seed: int) -> None:
+    """The same data as ``build`` (same generator, same seed), loaded with COPY. Secondary
+    indexes are dropped for the load and recreated from their own definitions afterwards."""
+    import psycopg
+
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    engine.dispose()
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as pg:
+        indexes = pg.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "AND tablename IN ('article', 'article_text', 'article_tag', 'delivered_article') "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        ).fetchall()
+        for name, _ in indexes:
+            pg.execute(f'DROP INDEX "{name}"')
+        with pg.cursor().copy("COPY tag (id, slug, names) FROM STDIN") as copy:
+            for row in _tags():
+                copy.write_row(row)
+        by_day: dict[str, list[int]] = {}
+        for batch, tag_rows, text_rows in _batches(rng, articles, by_day):
+            with pg.cursor() as cur:
+                with cur.copy(
+                    "COPY article (id, external_id, url, source, hot, quality, impact, "
+                    "scores_estimated, published_at, updated_at, views, ai_generated, "
+                    "created_at, modified_at) FROM STDIN"
+                ) as copy:
+                    for row in batch:
+                        stamps = (_tz(row[8]), None, row[10], bool(row[11]))
+                        copy.write_row(
+                            (*row[:7], bool(row[7]), *stamps, _tz(row[12]), _tz(row[13]))
+                        )
+                with cur.copy("COPY article_tag (article_id, tag_id) FROM STDIN") as copy:
+                    for tag_row in tag_rows:
+                        copy.write_row(tag_row)
+                with cur.copy(
+                    "COPY article_text (article_id, lang, title, summary, analysis) FROM STDIN"
+                ) as copy:
+                    for text_row in text_rows:
+                        copy.write_row(text_row)
+            _progress(int(str(batch[-1][0])), started)
+        created = _tz(_ts(NOW))
+        delivered = 0
+        with pg.cursor() as cur:
+            with cur.copy(
+                "COPY chat (id, type, timezone, digest_time, article_count, subscribed, active, "
+                "created_at, updated_at) FROM STDIN"
+            ) as chat_copy:
+                follows_rows: list[tuple[int, int]] = []
+                delivered_rows: list[tuple[int, int, str]] = []
+                for chat_id, follows, rows_d in _chats(rng, by_day):
+                    chat_copy.write_row(
+                        (chat_id, "private", "UTC", "08:00", 5, True, True, created, created)
+                    )
+                    follows_rows += [(chat_id, t) for t in follows]
+                    delivered_rows += [(c, a, day + " 08:00:00+00") for c, a, day in rows_d]
+            with cur.copy("COPY chat_tag (chat_id, tag_id) FROM STDIN") as copy:
+                for follow in follows_rows:
+                    copy.write_row(follow)
+            with cur.copy(
+                "COPY delivered_article (chat_id, article_id, delivered_at) FROM STDIN"
+            ) as copy:
+                for delivered_row in delivered_rows:
+                    copy.write_row(delivered_row)
+            delivered = len(delivered_rows)
+        print(f"  loaded in {time.perf_counter() - started:.0f} s; indexing ...", flush=True)
+        pg.execute("SET maintenance_work_mem = '1GB'")
+        for _, definition in indexes:
+            pg.execute(definition)
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("VACUUM ANALYZE")
+    elapsed = time.perf_counter() - started
+    print(f"built {articles} articles, {delivered} deliveries in {elapsed:.0f} s")
+
+
+def _tz(value: object) -> str:
+    return f"{value}+00"
 
 
 def article_count(db: Path) -> int:
@@ -344,6 +469,19 @@ def article_count(db: Path) -> int:
             conn.close()
     except sqlite3.Error:
         return -1
+
+
+def postgres_article_count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            done = conn.execute(text("SELECT count(*) FROM chat")).scalar_one()
+            found = conn.execute(text("SELECT count(*) FROM article")).scalar_one()
+            return int(found) if done else -1
+    except SQLAlchemyError:
+        return -1
+    finally:
+        engine.dispose()
 
 
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
@@ -378,17 +516,27 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=ROOT / "benchmarks" / "ranking.sqlite3")
     parser.add_argument("--queries", type=int, default=2000, help="ranking queries (chats)")
     parser.add_argument("--search-runs", type=int, default=20, help="runs per search query")
+    parser.add_argument(
+        "--url", default=None, help="PostgreSQL URL to build and query instead of the --db file"
+    )
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
 
-    if args.rebuild or article_count(args.db) != args.articles:
-        print(f"building {args.db} with {args.articles} articles ...")
-        build(args.db, args.articles, args.seed)
+    if args.url:
+        if args.rebuild or postgres_article_count(args.url) != args.articles:
+            print(f"building the PostgreSQL database with {args.articles} articles ...")
+            build_postgres(args.url, args.articles, args.seed)
+        else:
+            print(f"reusing the PostgreSQL database ({args.articles} articles)")
+        engine = make_engine(args.url)
     else:
-        print(f"reusing {args.db} ({args.articles} articles)")
-
-    engine = make_engine(f"sqlite:///{args.db}")
+        if args.rebuild or article_count(args.db) != args.articles:
+            print(f"building {args.db} with {args.articles} articles ...")
+            build(args.db, args.articles, args.seed)
+        else:
+            print(f"reusing {args.db} ({args.articles} articles)")
+        engine = make_engine(f"sqlite:///{args.db}")
     rng = random.Random(args.seed)
     weights = RankWeights()
     since = NOW - timedelta(hours=48)
@@ -414,7 +562,22 @@ def main() -> None:
             print(f"plan, chat {label}:")
             for line in plan:
                 print("   ", line)
-        for query in ("datacenter", "融资"):
+        plan = explain(
+            engine,
+            lambda: top_article_ids(
+                session=session,
+                chat_id=None,
+                limit=10,
+                since=NOW - timedelta(days=30),
+                until=NOW,
+                weights=weights,
+                tag_ids=[7],
+            ),
+        )
+        print("plan, one tag, 30 days:")
+        for line in plan:
+            print("   ", line)
+        for query in ("datacenter", "融资", "大模型", "融"):
             plan = explain(
                 engine, lambda q=query: search_article_ids(session=session, query=q, limit=10)
             )
@@ -526,8 +689,13 @@ def explain(engine: Engine, run: Callable[[], object]) -> list[str]:
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = captured[-1]
+    prefix = (
+        "EXPLAIN (ANALYZE, BUFFERS) "
+        if engine.dialect.name == "postgresql"
+        else "EXPLAIN QUERY PLAN "
+    )
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
+        rows = conn.exec_driver_sql(prefix + statement, parameters).all()  # type: ignore[arg-type]
     return [str(row[-1]) for row in rows]
 
 

@@ -213,7 +213,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, engine: Engine) -> i
 
 
 def _run(engine: Engine, settings: Settings) -> int:
-    from bot.app import run_bot
+    from bot.runner import run_bot
 
     if not settings.token:
         from bot.sandbox import run_sandbox

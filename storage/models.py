@@ -83,8 +83,9 @@ class Chat(SQLModel, table=True):
     """A private chat, group or channel that talks to the bot, with its digest settings."""
 
     __tablename__ = "chat"
+    # The planner reads one (zone, time, due) group at a time: one range of ix_chat_due.
     __table_args__ = (
-        Index("ix_chat_due", "subscribed", "active", "next_digest_at"),
+        Index("ix_chat_due", "subscribed", "active", "next_digest_at", "timezone", "digest_time"),
         Index("ix_chat_added_by", "added_by"),
     )
 

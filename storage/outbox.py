@@ -1,7 +1,7 @@
 """Outbox queries: digest runs and deliveries (one row per chat and local digest date).
 
-Everything here is plain SQL on explicit sessions; callers own transactions. Batch statements
-(executemany, INSERT ... RETURNING) keep planning 100,000 chats to a few round trips.
+Everything here is plain SQL on explicit sessions; callers own transactions. Planning itself
+(one INSERT ... SELECT per group of chats) is in ``storage.planning``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import String, Table, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import String, Table, bindparam, func, or_, select, text, update
 from sqlmodel import Session
 
 from storage.chats import deactivate_chats
@@ -59,48 +59,16 @@ def begin_write(*, session: Session) -> None:
 # --- planning ------------------------------------------------------------------------------
 
 
+# The set-based planning statements themselves are in storage.planning; these serve schedule
+# healing.
+
+
 @dataclass(frozen=True, slots=True)
 class DueChat:
     id: int
     timezone: str
     digest_time: str
     next_digest_at: datetime
-
-
-def due_chats(*, session: Session, now: datetime, limit: int) -> list[DueChat]:
-    """Subscribed, active chats whose ``next_digest_at`` has come (oldest first)."""
-    statement = (
-        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
-        .where(
-            _CHAT.c.subscribed.is_(True),
-            _CHAT.c.active.is_(True),
-            _CHAT.c.next_digest_at <= now,
-        )
-        .order_by(_CHAT.c.next_digest_at)
-        .limit(limit)
-    )
-    if _dialect(session) == "postgresql":
-        # A second planner skips chats the first one is working on instead of waiting.
-        statement = statement.with_for_update(skip_locked=True)
-    return [DueChat(*row) for row in session.execute(statement)]
-
-
-def far_future_chats(*, session: Session, beyond: datetime, limit: int) -> list[DueChat]:
-    """Subscribed chats whose ``next_digest_at`` lies after ``beyond`` (a clock jumped back)."""
-    statement = (
-        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
-        .where(_CHAT.c.subscribed.is_(True), _CHAT.c.next_digest_at > beyond)
-        .order_by(_CHAT.c.id)
-        .limit(limit)
-    )
-    return [DueChat(*row) for row in session.execute(statement)]
-
-
-def create_run(*, session: Session, now: datetime) -> int:
-    run_id = session.execute(
-        _RUN.insert().values(started_at=now, planned=0, skipped=0).returning(_RUN.c.id)
-    ).scalar_one()
-    return int(run_id)
 
 
 def insert_deliveries(
@@ -150,16 +118,15 @@ def advance_chats(*, session: Session, updates: Sequence[tuple[int, datetime, da
     )
 
 
-def set_run_counts(*, session: Session, run_id: int, planned: int, skipped: int) -> None:
-    session.execute(
-        update(_RUN)
-        .where(_RUN.c.id == run_id)
-        .values(planned=_RUN.c.planned + planned, skipped=_RUN.c.skipped + skipped)
+def far_future_chats(*, session: Session, beyond: datetime, limit: int) -> list[DueChat]:
+    """Subscribed chats whose ``next_digest_at`` lies after ``beyond`` (a clock jumped back)."""
+    statement = (
+        select(_CHAT.c.id, _CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
+        .where(_CHAT.c.subscribed.is_(True), _CHAT.c.next_digest_at > beyond)
+        .order_by(_CHAT.c.id)
+        .limit(limit)
     )
-
-
-def delete_run(*, session: Session, run_id: int) -> None:
-    session.execute(_RUN.delete().where(_RUN.c.id == run_id))
+    return [DueChat(*row) for row in session.execute(statement)]
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -403,85 +370,3 @@ def move_deliveries(*, session: Session, old_chat_id: int, new_chat_id: int) -> 
         .where(_DELIVERY.c.chat_id == old_chat_id, _DELIVERY.c.local_date.not_in(taken))
         .values(chat_id=new_chat_id)
     )
-
-
-def finish_runs(*, session: Session, now: datetime) -> None:
-    """Close runs that have nothing left pending or sending."""
-    busy = (
-        select(_DELIVERY.c.id)
-        .where(
-            _DELIVERY.c.run_id == _RUN.c.id,
-            or_(_DELIVERY.c.state == PENDING, _DELIVERY.c.state == SENDING),
-        )
-        .exists()
-    )
-    session.execute(update(_RUN).where(_RUN.c.finished_at.is_(None), ~busy).values(finished_at=now))
-
-
-def count_due_pending(*, session: Session, now: datetime) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(_DELIVERY)
-            .where(and_(_DELIVERY.c.state == PENDING, _DELIVERY.c.due_at <= now))
-        ).scalar_one()
-    )
-
-
-# --- reporting -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    id: int
-    started_at: datetime
-    finished_at: datetime | None
-    first_sent_at: datetime | None
-    last_sent_at: datetime | None
-    counts: dict[str, int]
-
-    @property
-    def planned(self) -> int:
-        return sum(self.counts.values())
-
-
-def recent_runs(*, session: Session, limit: int = 10) -> list[RunSummary]:
-    """The newest runs with live per-state counts of their deliveries."""
-    runs = session.execute(
-        select(
-            _RUN.c.id,
-            _RUN.c.started_at,
-            _RUN.c.finished_at,
-            _RUN.c.first_sent_at,
-            _RUN.c.last_sent_at,
-        )
-        .order_by(_RUN.c.id.desc())
-        .limit(limit)
-    ).all()
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    if runs:
-        for run_id, state, n in session.execute(
-            select(_DELIVERY.c.run_id, _DELIVERY.c.state, func.count())
-            .where(_DELIVERY.c.run_id.in_([r.id for r in runs]))
-            .group_by(_DELIVERY.c.run_id, _DELIVERY.c.state)
-        ):
-            counts[int(run_id)][str(state)] = int(n)
-    return [
-        RunSummary(
-            id=int(r.id),
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            first_sent_at=r.first_sent_at,
-            last_sent_at=r.last_sent_at,
-            counts={s: counts[int(r.id)].get(s, 0) for s in STATES},
-        )
-        for r in runs
-    ]
-
-
-def state_counts(*, session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(_DELIVERY.c.state, func.count()).group_by(_DELIVERY.c.state)
-    ).all()
-    found = {str(s): int(n) for s, n in rows}
-    return {s: found.get(s, 0) for s in STATES}

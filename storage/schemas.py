@@ -99,6 +99,9 @@ class RunReport:
     pending: int
     duration_s: float | None  # first to last message sent
     msgs_per_s: float | None
+    # Planner lag: send time minus due time of the run's sent digests (seconds).
+    lag_first_s: float | None = None
+    lag_max_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,14 @@ SEARCH_CANDIDATES hits, or a full scan when the character is rare).
 PostgreSQL: a GIN index on the weighted ``to_tsvector('simple', ...)`` of each article_text
 row, queried with ``plainto_tsquery`` (which accepts any text). The 'simple' parser splits on
 spaces and punctuation only, so Chinese runs become one long "word" and a Chinese substring
-would not match: queries containing CJK characters use ILIKE over the texts instead (a
-sequential scan; pg_trgm would index it but needs an extension we do not require).
+would not match. Queries containing CJK characters use the ``article_text.cjk_grams`` column
+instead (migration 0006: every single CJK character and CJK pair of the row, GIN-indexed): a
+1- or 2-character term is one key, found exactly; a longer term is the AND of its pairs,
+rechecked with ILIKE. With GIN statistics the planner chooses between the index (rare terms)
+and walking article ids newest first until ``SEARCH_CANDIDATES`` matches (common terms). Only
+CJK terms made of characters outside those classes (e.g. fullwidth Latin letters, when no
+other term has a key) fall back to ILIKE over every text (a sequential scan). No extension is
+needed (``pg_trgm`` would not serve 1- and 2-character terms).
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ _PG_VECTOR = (
     "setweight(to_tsvector('simple'::regconfig, analysis), 'C'))"
 )
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
+# Characters with no case that cjk_grams() indexes; must match migration 0006's CJK_RUN.
+_GRAM_RUN = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+")
 
 
 def query_terms(query: str) -> list[str]:
@@ -204,6 +212,15 @@ def _sqlite_matches(session: Session, terms: list[str], params: dict[str, Any]) 
     )
 
 
+def term_grams(term: str) -> tuple[list[str], bool]:
+    """The ``cjk_grams`` keys a term's rows must all have, and whether having them is exactly
+    containing the term (a 1- or 2-character CJK term) or an ILIKE recheck is needed."""
+    runs = _GRAM_RUN.findall(term)
+    pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
+    grams = sorted(pairs) if pairs else sorted({ch for run in runs for ch in run})
+    return grams, len(runs) == 1 and runs[0] == term and len(term) <= 2
+
+
 def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
     """The candidate matches: columns ``id``, ``in_title``, ``relevance`` (higher is better)."""
     if any(_CJK.search(term) for term in terms):
@@ -212,9 +229,14 @@ def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
         for i, term in enumerate(terms):
             params[f"p{i}"] = _like_pattern(term)
             title_all.append(f"t.title ILIKE :p{i}")
-            body_all.append(
-                f"(t.title ILIKE :p{i} OR t.summary ILIKE :p{i} OR t.analysis ILIKE :p{i})"
-            )
+            grams, exact = term_grams(term)
+            if grams:
+                params[f"g{i}"] = grams
+                body_all.append(f"t.cjk_grams @> CAST(:g{i} AS TEXT[])")
+            if not exact:
+                body_all.append(
+                    f"(t.title ILIKE :p{i} OR t.summary ILIKE :p{i} OR t.analysis ILIKE :p{i})"
+                )
         summary_hits = " + ".join(f"(t.summary ILIKE :p{i})::int" for i in range(len(terms)))
         matches = (
             f"SELECT t.article_id AS id, bool_or({' AND '.join(title_all)}) AS in_title, "

@@ -23,6 +23,7 @@ from bot.rules import (
 )
 from storage import articles as article_store
 from storage import chats as chat_store
+from storage import planning
 from storage.db import session_scope
 from storage.models import Chat
 from storage.schemas import ChatSettings
@@ -99,11 +100,14 @@ def _update(deps: Deps, chat_id: int, fallback: str, **values: object) -> ChatSe
         chat = chat_store.update_chat(session=session, chat_id=chat_id, **values)
         if chat is None:
             raise LookupError(chat_id)
+        now = deps.clock()
         if chat.subscribed:
             # Any change of time, zone or subscription moves the next digest.
-            chat.next_digest_at = next_occurrence(chat.digest_time, chat.timezone, deps.clock())
+            chat.next_digest_at = next_occurrence(chat.digest_time, chat.timezone, now)
         else:
             chat.next_digest_at = None
+        # A row the planner made ahead for the old schedule must not go out; it plans anew.
+        planning.drop_future_rows(session=session, chat_id=chat_id, after=now)
         return _snapshot(session, chat, chat.language or fallback)
 
 

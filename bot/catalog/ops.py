@@ -14,18 +14,18 @@ from bot.catalog.newsroom import newsroom_report
 from bot.catalog.ranking import ranked_article_ids
 from bot.config import Settings
 from bot.context import Deps
-from storage import instances, leases, outbox
+from storage import instances, leases, outbox, planning, runs
 from storage.articles import article_views, count_articles, tag_slugs
 from storage.chats import count_inactive_chats, digest_subscriptions, subscriber_counts
 from storage.db import session_scope
-from storage.outbox import RunSummary
+from storage.runs import RunSummary
 from storage.schemas import DryRunKind, RunReport, StatsReport, StatusReport
 from storage.types import utcnow
 
 __all__ = ["DryRunKind", "RunReport", "StatsReport", "StatusReport", "dry_run", "stats_report"]
 
 
-def _run_report(run: RunSummary) -> RunReport:
+def _run_report(run: RunSummary, lag: planning.Lag | None) -> RunReport:
     c = run.counts
     duration = None
     rate = None
@@ -45,6 +45,8 @@ def _run_report(run: RunSummary) -> RunReport:
         pending=c[outbox.PENDING] + c[outbox.SENDING],
         duration_s=duration,
         msgs_per_s=rate,
+        lag_first_s=lag.first_s if lag else None,
+        lag_max_s=lag.max_s if lag else None,
     )
 
 
@@ -61,14 +63,15 @@ def status(
     with session_scope(engine) as session:
         registered = instances.instances(session=session)
         owners = leases.owner_counts(session=session)
-        runs = outbox.recent_runs(session=session, limit=limit)
-        states = outbox.state_counts(session=session)
-        due = outbox.count_due_pending(session=session, now=moment)
+        recent = runs.recent_runs(session=session, limit=limit)
+        lags = planning.planner_lag(session=session, run_ids=[r.id for r in recent])
+        states = runs.state_counts(session=session)
+        due = runs.count_due_pending(session=session, now=moment)
         subscribers = sum(n for _, _, n in subscriber_counts(session=session))
         inactive = count_inactive_chats(session=session)
     return StatusReport(
         now=moment,
-        runs=[_run_report(r) for r in runs],
+        runs=[_run_report(r, lags.get(r.id)) for r in recent],
         states=states,
         due_pending=due,
         subscribers=subscribers,

@@ -1,5 +1,10 @@
 """The fan-out sender: claims pending deliveries, sends each digest once, records outcomes.
 
+One class, the outbox state machine, kept whole on purpose (it is longer than our modules
+usually are): every transition of a row, and the reason it is safe, reads in one place. The
+HTTP client and error mapping live in ``botapi.py``, tunables in ``options.py``, forum topics
+in ``topics.py``.
+
 Exactly-once rules
 ------------------
 * Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
@@ -67,19 +72,21 @@ from bot.delivery.botapi import (
     message_id,
     reached_telegram,
 )
-from bot.delivery.digest import DigestBuilder, DigestPlan, RenderedDigest
+from bot.delivery.digest import MAX_RENDERED, DigestBuilder, DigestPlan, RenderedDigest
 from bot.delivery.leases import LeaseLost, SendingMarker, new_instance_id
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.delivery.ratelimit import SendTicket
 from bot.delivery.topics import move_to_general, topic_gone
 from bot.metrics import Metrics
-from storage import leases, outbox
+from storage import leases, outbox, runs
 from storage.chats import migrate_chat
 from storage.db import session_scope
 from storage.outbox import Outcome
 from storage.types import utcnow
 
 _LOGGER = logging.getLogger(__name__)
+# Serialised bodies kept per rendered digest: as many as the builder keeps digests.
+_MAX_CACHED = MAX_RENDERED
 
 
 @dataclass(slots=True)
@@ -336,7 +343,7 @@ class Broadcaster:
     def _finish_runs(self) -> None:
         with session_scope(self.engine) as session:
             outbox.begin_write(session=session)
-            outbox.finish_runs(session=session, now=self._now())
+            runs.finish_runs(session=session, now=self._now())
 
     def _migrate(self, old_id: int, new_id: int) -> None:
         with session_scope(self.engine) as session:
@@ -512,7 +519,7 @@ class Broadcaster:
             defaults=self.bot.defaults,
             allow_paid_broadcast=self.options.allow_paid_broadcast,
         )
-        if len(self._bodies) > 10_000:
+        if len(self._bodies) > _MAX_CACHED:
             self._bodies.clear()
         self._bodies[id(digest)] = (digest, encoded)
         return encoded

@@ -39,6 +39,9 @@ SLACK = 20
 NO_NEW_ARTICLES = "no new articles"
 # Candidates are re-ranked after this long, so a broadcast lasting hours picks up new articles.
 CANDIDATE_TTL_S = 300.0
+# Rendered digests kept for reuse. Chats of one kind share a digest, so a few hundred cover a
+# broadcast; the bound keeps memory flat however many distinct digests a big audience needs.
+MAX_RENDERED = 1024
 
 
 class InvalidDigest(ValueError):
@@ -254,7 +257,7 @@ class DigestBuilder:
             result = RenderedDigest(text=text, markup=markup, article_ids=ids)
         except InvalidDigest as exc:
             result = f"invalid digest: {exc}"
-        if len(self._rendered) > 10_000:
+        if len(self._rendered) > MAX_RENDERED:
             self._rendered.clear()
         self._rendered[key] = result
         return result

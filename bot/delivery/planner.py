@@ -1,10 +1,15 @@
 """The periodic planner (one JobQueue job, not one per chat) and the delivery service.
 
 Every ``DIGESTBOT_PLANNER_INTERVAL`` seconds (and once right at start) ``plan_once`` finds the
-``next_digest_at`` has come, creates one ``delivery`` row per (chat, local digest date) under a
-unique key — ``INSERT ... ON CONFLICT DO NOTHING``, so two planners (two processes, SQLite or
-PostgreSQL) can never plan one digest twice — and moves ``next_digest_at`` to the next local
-occurrence (``bot.digest_time.next_occurrence``, DST-correct). Then the sender is woken.
+chats whose ``next_digest_at`` comes before the pass after next (two intervals ahead), creates
+one ``delivery`` row per (chat, local digest date) under a unique key — ``INSERT ... ON
+CONFLICT DO NOTHING``, so two planners (two processes, SQLite or PostgreSQL) can never plan one
+digest twice — and moves ``next_digest_at`` to the next local occurrence
+(``bot.digest_time.next_occurrence``, DST-correct). Chats sharing a zone, a time and a due
+instant are planned with one statement (``storage.planning``). A row's ``due_at`` is its
+not-before time: the sender sleeps until the earliest one, so the first digests of a minute
+leave at that minute, not up to a planner interval later. A chat that changes its schedule
+loses the rows planned ahead for the old one (``storage.planning.drop_future_rows``).
 
 Catch-up: a digest whose time passed while the bot was down is still sent when it is planned
 within the grace (``DIGESTBOT_CATCHUP_GRACE`` hours, default 6); later, it is recorded as
@@ -31,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
@@ -40,7 +46,7 @@ from bot.delivery.channel_rights import check_due_channels
 from bot.delivery.options import DeliveryOptions, PassStats
 from bot.digest_time import get_zone, next_occurrence
 from bot.metrics import Metrics
-from storage import outbox
+from storage import outbox, planning, runs
 from storage.db import session_scope
 from storage.types import utcnow
 
@@ -48,6 +54,9 @@ _LOGGER = logging.getLogger(__name__)
 
 PLAN_BATCH = 5_000
 SERVICE_KEY = "digest_delivery"
+# The sender wakes this long after a planned-ahead row's due time: the claim compares with
+# the wall clock, the sleep with the loop's clock.
+_WAKE_MARGIN = 0.005
 # After a longer outage we do not walk every missed day one by one.
 _MAX_WALK = timedelta(days=3)
 
@@ -67,6 +76,9 @@ class PlanResult:
 
 def _slots(hhmm: str, tz: str, due: datetime, now: datetime) -> tuple[datetime, datetime, bool]:
     """(occurrence to deliver, next due, whether older occurrences were missed)."""
+    if due > now:
+        # Planned ahead: the row waits for its time (``due_at`` is its not-before time).
+        return due, next_occurrence(hhmm, tz, due), False
     latest = due
     start = max(due, now - _MAX_WALK)
     if start > due:
@@ -106,85 +118,86 @@ def heal_schedules(
 
 
 def plan_once(
-    *, engine: Engine, now: datetime, grace: timedelta, batch_size: int = PLAN_BATCH
+    *,
+    engine: Engine,
+    now: datetime,
+    grace: timedelta,
+    ahead: timedelta = timedelta(0),
+    batch_size: int = PLAN_BATCH,
 ) -> PlanResult:
-    """Plan every due chat; one transaction per batch. Safe to run concurrently."""
+    """Plan every chat due by ``now + ahead``: one INSERT ... SELECT and one UPDATE per
+    (zone, time, due) group, groups committed together up to ``batch_size`` chats per
+    transaction. Safe to run concurrently (see ``storage.planning``)."""
     result = PlanResult()
-    cache: dict[tuple[str, str, datetime], tuple[datetime, datetime, bool, str, str]] = {}
-    while True:
+    with session_scope(engine) as session:
+        groups = planning.due_groups(session=session, until=now + ahead)
+    while groups:
+        batch: list[planning.DueGroup] = []
+        chats = 0
+        while groups and (not batch or chats + groups[0].chats <= batch_size):
+            chats += groups[0].chats
+            batch.append(groups.pop(0))
         with session_scope(engine) as session:
             outbox.begin_write(session=session)
-            due = outbox.due_chats(session=session, now=now, limit=batch_size)
-            if not due:
-                break  # nothing written: the commit only ends the transaction
             if result.run_id is None:
-                result.run_id = outbox.create_run(session=session, now=now)
-            rows: list[dict[str, Any]] = []
-            moves: list[tuple[int, datetime, datetime]] = []
-            for chat in due:
-                key = (chat.digest_time, chat.timezone, chat.next_digest_at)
-                slot = cache.get(key)
-                if slot is None:
-                    tz = chat.timezone
-                    try:
-                        get_zone(tz)
-                    except KeyError:
-                        _LOGGER.warning("chat %s has unknown time zone %r: using UTC", chat.id, tz)
-                        tz = "UTC"
-                    latest, following, missed = _slots(
-                        chat.digest_time, tz, chat.next_digest_at, now
-                    )
-                    zone = get_zone(tz)
-                    slot = (
-                        latest,
-                        following,
-                        missed,
-                        latest.astimezone(zone).date().isoformat(),
-                        chat.next_digest_at.astimezone(zone).date().isoformat(),
-                    )
-                    cache[key] = slot
-                latest, following, missed, day, missed_day = slot
-                if missed and missed_day != day:
-                    rows.append(
-                        _row(result.run_id, chat.id, missed_day, chat.next_digest_at, now, grace)
-                    )
-                rows.append(_row(result.run_id, chat.id, day, latest, now, grace))
-                moves.append((chat.id, chat.next_digest_at, following))
-            inserted = outbox.insert_deliveries(session=session, rows=rows)
-            outbox.advance_chats(session=session, updates=moves)
-            planned = sum(1 for _, _, state in inserted if state == outbox.PENDING)
-            skipped = len(inserted) - planned
-            outbox.set_run_counts(
+                result.run_id = runs.create_run(session=session, now=now)
+            planned = skipped = 0
+            for group in batch:
+                rows, following = _group_rows(group, now, grace)
+                done = planning.plan_group(
+                    session=session,
+                    group=group,
+                    rows=rows,
+                    following=following,
+                    run_id=result.run_id,
+                    now=now,
+                )
+                states = done.states
+                group_planned = states.get(outbox.PENDING, 0)
+                planned += group_planned
+                skipped += sum(states.values()) - group_planned
+                result.chats += done.chats
+            runs.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
-            result.chats += len(due)
-            result.planned += planned
-            result.skipped += skipped
+        result.planned += planned
+        result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
         # Another planner won every row: keep `digestbot status` free of empty runs.
         with session_scope(engine) as session:
-            outbox.delete_run(session=session, run_id=result.run_id)
+            runs.delete_run(session=session, run_id=result.run_id)
         result.run_id = None
     return result
 
 
-def _row(
-    run_id: int | None, chat_id: int, day: str, due: datetime, now: datetime, grace: timedelta
-) -> dict[str, Any]:
+def _group_rows(
+    group: planning.DueGroup, now: datetime, grace: timedelta
+) -> tuple[list[planning.SlotRow], datetime]:
+    """The rows every chat of the group gets, and its next due time."""
+    tz = group.timezone
+    try:
+        zone = get_zone(tz)
+    except KeyError:
+        _LOGGER.warning("%d chats have unknown time zone %r: using UTC", group.chats, tz)
+        tz = "UTC"
+        zone = get_zone(tz)
+    latest, following, missed = _slots(group.digest_time, tz, group.next_digest_at, now)
+    day = latest.astimezone(zone).date().isoformat()
+    rows = []
+    missed_day = group.next_digest_at.astimezone(zone).date().isoformat()
+    if missed and missed_day != day:
+        rows.append(_row(missed_day, group.next_digest_at, now, grace))
+    rows.append(_row(day, latest, now, grace))
+    return rows, following
+
+
+def _row(day: str, due: datetime, now: datetime, grace: timedelta) -> planning.SlotRow:
     late = now - due
-    row: dict[str, Any] = {
-        "run_id": run_id,
-        "chat_id": chat_id,
-        "local_date": day,
-        "due_at": due,
-        "state": outbox.PENDING,
-        "created_at": now,
-    }
     if late > grace:
-        row["state"] = outbox.SKIPPED
         hours = late.total_seconds() / 3600
-        row["reason"] = f"missed by {hours:.1f} h (catch-up grace {grace})"
-    return row
+        reason = f"missed by {hours:.1f} h (catch-up grace {grace})"
+        return planning.SlotRow(day, due, outbox.SKIPPED, reason)
+    return planning.SlotRow(day, due, outbox.PENDING)
 
 
 class DeliveryService:
@@ -213,6 +226,9 @@ class DeliveryService:
         self.sending = sending
         self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
+        # Plan what falls due before the pass after next: a late or slow tick still finds its
+        # rows planned.
+        self.lookahead = timedelta(seconds=2 * settings.planner_interval)
         # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
         self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
@@ -248,7 +264,10 @@ class DeliveryService:
         self.start()
 
     async def tick(self, now: datetime | None = None) -> PlanResult:
-        """One planner pass (in a worker thread: planning 100k chats must not block replies)."""
+        """One planner pass (in a worker thread: planning 100k chats must not block replies).
+
+        Chats due before the next pass (``lookahead``) are planned now, so their rows are
+        waiting when their minute comes and the sender starts on time."""
         await asyncio.to_thread(self.broadcaster.recover)
         moment = now or self.clock()
         healed = await asyncio.to_thread(
@@ -257,9 +276,10 @@ class DeliveryService:
         if healed:
             _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
         deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
-        await check_due_channels(self.broadcaster.bot, deps, moment)
+        # Channels due within the look-ahead are about to be planned: check those too.
+        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
         result = await asyncio.to_thread(
-            plan_once, engine=self.engine, now=moment, grace=self.grace
+            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
         )
         self.last_plan = result
         self.last_pass_at = time.monotonic()
@@ -277,18 +297,30 @@ class DeliveryService:
         self.ticked.set()
         return result
 
+    def _next_due(self) -> datetime | None:
+        with session_scope(self.engine) as session:
+            return planning.next_pending_due(session=session, after=self.clock())
+
     def _record_pass(self) -> None:
         assert self.metrics is not None
         self.metrics.planner_passes.inc()
         self.metrics.planner_last_pass.set_to_current_time()
         with session_scope(self.engine) as session:
-            states = outbox.state_counts(session=session)
+            states = runs.state_counts(session=session)
         for state, rows in states.items():
             self.metrics.outbox_rows.labels(state).set(rows)
 
     async def _sender(self) -> None:
         while not self.broadcaster.stopping:
-            await self._wake.wait()
+            # Sleep until woken (a tick, a stop) or until the earliest row planned ahead is due.
+            timeout: float | None = None
+            with contextlib.suppress(SQLAlchemyError):  # a hiccup: the next tick wakes us
+                due = await asyncio.to_thread(self._next_due)
+                if due is not None:
+                    timeout = max(0.0, (due - self.clock()).total_seconds()) + _WAKE_MARGIN
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             if self.broadcaster.stopping:
                 break

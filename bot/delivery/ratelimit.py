@@ -110,6 +110,7 @@ class _ChatState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last: float = float("-inf")
     window: deque[float] = field(default_factory=deque)
+    users: int = 0  # requests holding or waiting for ``lock``
 
 
 class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
@@ -139,7 +140,12 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
             limit=max(1, int(self.limits.paid_per_second)),
             period=margin / scale,
         )
+        # Per-chat state exists only while it still constrains a request: in use, or its
+        # spacing (private chats, ~1 s) or 60 s window (groups) not over yet. Idle states queue
+        # up in ``_idle`` in the order they went idle and are swept from its front, so the
+        # memory follows the sending rate (~30 chats a second), never the audience.
         self._chats: dict[int | str, _ChatState] = {}
+        self._idle: deque[tuple[float, int | str]] = deque()
         self._seq = itertools.count()
         self.penalty_until = 0.0
         self.penalties = 0  # 429s seen, for stats
@@ -201,37 +207,44 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
         attempt = 0
         while True:
             state = self._chat_state(key)
-            async with state.lock:
-                await self._wait_chat(state, is_group)
-                slot = await self._wait_lane(lane, priority)
-                try:
-                    if ticket is not None:
-                        if ticket.before_send is not None:
-                            await ticket.before_send()
-                        ticket.dispatched = True
-                    # The lock is held until the request returns so two requests for one chat
-                    # can never overtake each other (and a 429 is known before the next one).
-                    return await callback(*args, **kwargs)
-                except RetryAfter as exc:
-                    if ticket is not None:
-                        ticket.dispatched = False
-                        ticket.retries += 1
-                    seconds = _retry_after_seconds(exc)
-                    self._start_penalty(seconds)
-                    if attempt >= max_retries:
-                        raise
-                    attempt += 1
-                    _LOGGER.info("429 on %s: pausing all requests for %.1fs", endpoint, seconds)
-                finally:
-                    slot.done = self._clock()
-                    lane.wake.set()
-                    # Per-chat spacing counts from the answer, not the grant: the server saw
-                    # the request somewhere in between, so network jitter cannot make two
-                    # requests to one chat look closer than allowed.
-                    done = self._clock()
-                    state.last = done
-                    if is_group:
-                        state.window.append(done)
+            state.users += 1
+            try:
+                async with state.lock:
+                    await self._wait_chat(state, is_group)
+                    slot = await self._wait_lane(lane, priority)
+                    try:
+                        if ticket is not None:
+                            if ticket.before_send is not None:
+                                await ticket.before_send()
+                            ticket.dispatched = True
+                        # The lock is held until the request returns so two requests for one
+                        # chat can never overtake each other (and a 429 is known before the
+                        # next one).
+                        return await callback(*args, **kwargs)
+                    except RetryAfter as exc:
+                        if ticket is not None:
+                            ticket.dispatched = False
+                            ticket.retries += 1
+                        seconds = _retry_after_seconds(exc)
+                        self._start_penalty(seconds)
+                        if attempt >= max_retries:
+                            raise
+                        attempt += 1
+                        _LOGGER.info("429 on %s: pausing all requests for %.1fs", endpoint, seconds)
+                    finally:
+                        slot.done = self._clock()
+                        lane.wake.set()
+                        # Per-chat spacing counts from the answer, not the grant: the server
+                        # saw the request somewhere in between, so network jitter cannot make
+                        # two requests to one chat look closer than allowed.
+                        done = self._clock()
+                        state.last = done
+                        if is_group:
+                            state.window.append(done)
+            finally:
+                state.users -= 1
+                if not state.users:
+                    self._idle.append((self._expiry(state, is_group), key))
 
     async def _unthrottled(
         self, callback: Callback, args: Any, kwargs: dict[str, Any], ticket: SendTicket | None
@@ -257,21 +270,36 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
         self.penalty_until = max(self.penalty_until, self._clock() + seconds + 0.01)
 
     def _chat_state(self, key: int | str) -> _ChatState:
+        self._sweep()
         state = self._chats.get(key)
         if state is None:
-            if len(self._chats) > 50_000:
-                self._prune_chats()
             state = self._chats[key] = _ChatState()
         return state
 
-    def _prune_chats(self) -> None:
-        horizon = self._clock() - self._group_period
-        for key in [
-            k
-            for k, s in self._chats.items()
-            if not s.lock.locked() and s.last < horizon and not s.lock._waiters
-        ]:
-            del self._chats[key]
+    def _expiry(self, state: _ChatState, is_group: bool) -> float:
+        """When the state stops constraining anything (then a fresh one behaves the same)."""
+        ready = state.last + self._chat_interval
+        if is_group and state.window:
+            ready = max(ready, state.window[-1] + self._group_period)
+        return ready
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        idle = self._idle
+        while idle and idle[0][0] <= now:
+            _, key = idle.popleft()
+            state = self._chats.get(key)
+            # Used again since it went idle: it is queued again when it next goes idle.
+            if state is None or state.users:
+                continue
+            is_group = isinstance(key, str) or key < 0
+            if self._expiry(state, is_group) <= now:
+                del self._chats[key]
+
+    @property
+    def tracked_chats(self) -> int:
+        """How many chats have limiter state now (bounded by the send rate; for tests)."""
+        return len(self._chats)
 
     async def _wait_chat(self, state: _ChatState, is_group: bool) -> None:
         while True:

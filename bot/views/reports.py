@@ -28,14 +28,16 @@ def format_status(report: StatusReport) -> str:
         return "\n".join(lines)
     header = (
         f"{'run':>5}  {'started (UTC)':<16}  {'planned':>7}  {'sent':>6}  {'failed':>6}  "
-        f"{'unknown':>7}  {'skipped':>7}  {'pending':>7}  {'duration':>8}  {'msg/s':>6}"
+        f"{'unknown':>7}  {'skipped':>7}  {'pending':>7}  {'duration':>8}  {'msg/s':>6}  "
+        f"{'lag first':>9}  {'lag max':>8}"
     )
     lines.append(header)
     for r in report.runs:
         lines.append(
             f"{r.id:>5}  {r.started_at:%Y-%m-%d %H:%M}  {r.planned:>7}  {r.sent:>6}  "
             f"{r.failed:>6}  {r.unknown:>7}  {r.skipped:>7}  {r.pending:>7}  "
-            f"{_fmt_num(r.duration_s) + 's':>8}  {_fmt_num(r.msgs_per_s):>6}"
+            f"{_fmt_num(r.duration_s) + 's':>8}  {_fmt_num(r.msgs_per_s):>6}  "
+            f"{_fmt_num(r.lag_first_s) + 's':>9}  {_fmt_num(r.lag_max_s) + 's':>8}"
         )
     return "\n".join(lines)
 

@@ -48,7 +48,7 @@ async def test_feed_job_imports_the_configured_feeds(
 
 
 def test_telegram_is_retried_with_a_capped_doubling_delay() -> None:
-    from bot.app import RETRY_CAP, retry_delay
+    from bot.runner import RETRY_CAP, retry_delay
 
     assert [retry_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert retry_delay(10_000) == RETRY_CAP  # no overflow after days of retrying

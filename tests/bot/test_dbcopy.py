@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.cli import main
 from bot.config import Settings
 from bot.sandbox import Sandbox, SandboxOptions
-from storage import outbox
+from storage import runs
 from storage.copy import non_empty_table, tables
 from storage.db import make_engine
 
@@ -77,7 +77,7 @@ async def test_copy_a_sandbox_database_to_postgres(
                 assert rows_a == rows_b, table.name
         # Sequences moved past the copied ids: the next run gets a fresh id.
         with Session(target) as session:
-            run_id = outbox.create_run(session=session, now=datetime.now(UTC))
+            run_id = runs.create_run(session=session, now=datetime.now(UTC))
             session.commit()
         with source.connect() as a:
             largest = a.execute(text("SELECT max(id) FROM digest_run")).scalar_one()
@@ -95,7 +95,7 @@ def test_a_non_empty_target_is_refused_with_one_line(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     with Session(engine) as session:
-        outbox.create_run(session=session, now=datetime.now(UTC))
+        runs.create_run(session=session, now=datetime.now(UTC))
         session.commit()
     assert main(["db", "copy", "--to", empty_postgres]) == 0
     capsys.readouterr()

@@ -15,10 +15,11 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.error import Conflict
 
-from bot.app import BotApplication, build_application, run_bot, serve
+from bot.app import BotApplication, build_application
 from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
 from bot.emulator import FakeTelegram, FakeTelegramServer
+from bot.runner import run_bot, serve
 from storage.instances import InstanceRow, instances
 from storage.models import Chat
 
@@ -245,7 +246,7 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     async def serve(app: BotApplication, engine: Engine, settings: Settings) -> None:
         calls["serve"] = settings
 
-    monkeypatch.setattr("bot.app.serve", serve)
+    monkeypatch.setattr("bot.runner.serve", serve)
     return calls
 
 

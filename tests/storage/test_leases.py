@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage import instances, leases, outbox
+from storage import instances, leases, outbox, runs
 from storage.models import Chat, Delivery
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def _pending(engine: Engine, n: int) -> list[int]:
         for chat_id in range(1, n + 1):
             session.add(Chat(id=chat_id, type="private", subscribed=True, next_digest_at=NOW))
         session.commit()
-        run = outbox.create_run(session=session, now=NOW)
+        run = runs.create_run(session=session, now=NOW)
         rows = [
             {
                 "run_id": run,

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from storage.db import alembic_config, current_revision, upgrade
 from storage.models import Article, ArticleText
-from storage.search import query_terms, search_article_ids
+from storage.search import query_terms, search_article_ids, term_grams
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _seq = itertools.count()
@@ -253,3 +253,81 @@ def test_only_the_newest_matches_are_ranked(
         ids = [add_article(s, {"en": (f"robots {i}", "", "")}, hot=i) for i in range(5)]
         monkeypatch.setattr(storage.search, "SEARCH_CANDIDATES", 2)
         assert search(s, "robots") == [ids[4], ids[3]]
+
+
+def test_one_and_two_character_chinese_terms(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        a = add_article(s, {"zh": ("芯片出口", "大模型融资", "")}, hot=90)
+        b = add_article(s, {"zh": ("融资新闻", "", ""), "en": ("Funding", "", "")}, hot=10)
+        c = add_article(s, {"zh": ("天气", "", "金价"), "en": ("AI芯片 news", "", "")})
+        assert search(s, "融") == [b, a]  # title hit first
+        assert search(s, "融资") == [b, a]
+        assert search(s, "资新") == [b]  # a pair across two words of one text
+        assert search(s, "融资 出口") == [a]
+        assert search(s, "金") == [c]
+        assert search(s, "ai芯片") == [c]  # mixed term: keys from its CJK part, ILIKE recheck
+        assert search(s, "芯片") == [a, c]
+        assert search(s, "型融资") == [a]
+        assert search(s, "融出") == []  # both characters occur, never as a pair
+        assert search(s, "鲸") == []
+
+
+def test_chinese_search_follows_updates(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        a = add_article(s, {"zh": ("量子计算", "", "")})
+        row = s.exec(select(ArticleText).where(ArticleText.article_id == a)).one()
+        row.summary = "融资"
+        s.add(row)
+        s.commit()
+        assert search(s, "融资") == [a]
+        assert search(s, "量子") == [a]
+        row.title = "天气"
+        s.add(row)
+        s.commit()
+        assert search(s, "量子") == []
+        assert search(s, "天") == [a]
+
+
+def test_term_grams() -> None:
+    assert term_grams("融") == (["融"], True)
+    assert term_grams("融资") == (["融资"], True)
+    assert term_grams("大模型") == (["大模", "模型"], False)
+    assert term_grams("ai芯片") == (["芯片"], False)
+    assert term_grams("a芯") == (["芯"], False)
+    assert term_grams("ｘｙ") == ([], False)  # fullwidth Latin: not indexed, ILIKE only
+
+
+@pytest.mark.postgres
+def test_postgres_chinese_terms_use_the_gram_index(postgres_engine: Engine) -> None:
+    with Session(postgres_engine) as s:
+        add_article(s, {"zh": ("大模型融资", "", "")})
+        fullwidth = add_article(s, {"zh": ("ｘｙ 全角", "", "")})
+        assert search(s, "ｘｙ") == [fullwidth]  # the documented fallback: ILIKE over every text
+        conn = s.connection()
+        # A tiny table is cheaper to scan, so forbid that: the index must be able to serve.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        for term in ("融", "融资", "大模型"):
+            plan = conn.execute(
+                text(
+                    "EXPLAIN SELECT article_id FROM article_text "
+                    "WHERE cjk_grams @> CAST(:g AS TEXT[])"
+                ),
+                {"g": term_grams(term)[0]},
+            )
+            lines = "\n".join(plan.scalars())
+            assert "ix_article_text_grams" in lines, lines
+        s.rollback()
+
+
+def test_downgrade_and_upgrade_of_0006(any_engine: Engine) -> None:
+    from alembic import command
+
+    with Session(any_engine) as s:
+        article_id = add_article(s, {"zh": ("大模型融资热潮", "", "")})
+    command.downgrade(alembic_config(any_engine), "0005")
+    assert current_revision(any_engine) == "0005"
+    upgrade(any_engine)
+    with Session(any_engine) as s:
+        # Existing texts get their grams from the upgrade itself.
+        assert search(s, "融资") == [article_id]
+        assert search(s, "热") == [article_id]

@@ -57,8 +57,15 @@ async def test_status_and_stats_show_the_run(
     assert (run.planned, run.sent, run.failed, run.unknown, run.pending) == (2, 1, 1, 0, 0)
     assert run.finished_at is not None
     assert report.inactive == 1 and report.subscribers == 1
+    # Planner lag: the sent digest's send time minus its due time.
+    with Session(engine) as session:
+        [sent] = session.scalars(select(Delivery).where(Delivery.state == "sent")).all()
+        assert sent.sent_at is not None
+        lag = (sent.sent_at - sent.due_at).total_seconds()
+    assert run.lag_first_s == pytest.approx(lag, abs=0.01)
+    assert run.lag_max_s == pytest.approx(lag, abs=0.01)
     text = format_status(report)
-    assert "planned" in text and "msg/s" in text
+    assert "planned" in text and "msg/s" in text and "lag first" in text
     stats = stats_report(Deps(engine=engine, settings=settings))
     html, _ = render_stats(stats.status, stats.subscribers, stats.articles, "en")
     assert "planned 2" in html and "sent 1" in html and "failed 1" in html

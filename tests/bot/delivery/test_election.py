@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from telegram.error import Conflict, NetworkError
 
-from bot.app import PollingErrors
 from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
 from bot.delivery.election import AlreadyRunning, LeaderLock, lock_key, sqlite_run_lock
 from bot.delivery.instances import Coordinator, webhook_share
+from bot.runner import PollingErrors
 from storage.db import make_engine
 from storage.instances import instances
 

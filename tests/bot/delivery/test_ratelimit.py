@@ -129,6 +129,60 @@ async def test_requests_without_chat_are_not_throttled() -> None:
     assert all(results)
 
 
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_chat_state_lives_only_while_it_constrains_a_request() -> None:
+    clock = ManualClock()
+    limiter = TelegramRateLimiter(RateLimits(enabled=True, safety=0.0), clock=clock)
+    rec = Recorder(1000.0)  # the fake's limits are real-time; this test's clock is not
+
+    async def send(chat_id: int) -> None:
+        await limiter.process_request(
+            rec.callback("x", chat_id),
+            (),
+            {},
+            "sendMessage",
+            {"chat_id": chat_id, "allow_paid_broadcast": True},
+            SendTicket(),
+        )
+
+    rec.flood = FloodLimiter(FloodLimits(enabled=False))
+    for chat_id in range(1, 201):
+        clock.now += 0.01  # the paid lane: one slot every millisecond
+        await send(chat_id)
+    # Sent within the last 2 s: every private chat's 1 s spacing may still apply to some.
+    assert 0 < limiter.tracked_chats <= 200
+    clock.now += 1.5
+    await send(-5)  # a group: its 60 s window keeps its state for a minute
+    # The private chats' spacing is over: their state is gone, only the group's is left.
+    assert limiter.tracked_chats == 1
+    clock.now += 30
+    await send(9)
+    assert limiter.tracked_chats == 2  # the group (window still open) and chat 9
+    clock.now += 31
+    await send(10)
+    assert limiter.tracked_chats == 1  # only chat 10: the group's minute has passed
+    await limiter.shutdown()
+
+
+async def test_a_chat_whose_state_expired_is_still_spaced_correctly() -> None:
+    limiter = TelegramRateLimiter(RateLimits(time_scale=20.0))
+    rec = Recorder(20.0)
+    # Two requests for one chat with thousands of other chats in between: the recorder checks
+    # every request against the fake server's flood limits (asserting none is exceeded).
+    await _send(limiter, rec, "first", 42, True)
+    await asyncio.gather(*(_send(limiter, rec, f"o{i}", 5000 + i, True) for i in range(60)))
+    await _send(limiter, rec, "second", 42, True)
+    assert limiter.tracked_chats < 62
+    await limiter.shutdown()
+
+
 async def test_the_overall_rate_can_change_to_an_instances_share() -> None:
     limiter = TelegramRateLimiter(RateLimits(time_scale=10.0))  # 300/s
     assert limiter.overall_per_second == pytest.approx(30.0)

@@ -1,0 +1,254 @@
+"""Set-based digest planning: one ``INSERT ... SELECT`` and one ``UPDATE`` per due group.
+
+Chats that share a time zone, a digest time and a ``next_digest_at`` (a *group*: in practice a
+few hundred groups however many chats) get identical delivery rows, so the planner works out a
+group's rows once in Python (DST arithmetic) and the database fans them out over the group's
+chats in one statement, instead of binding and converting a row of parameters per chat.
+
+A group's rows (normally one; two when older occurrences were missed) go in as arrays:
+``unnest`` on PostgreSQL, ``json_each`` on SQLite. Callers own the transaction.
+
+Two planners at once:
+* PostgreSQL: one statement whose CTE locks the group's chats ``FOR UPDATE SKIP LOCKED`` and
+  both inserts their rows and advances exactly those chats, so a second planner skips chats the
+  first is working on and a chat changed in between is never advanced without its row;
+* SQLite: the caller holds the write lock (``outbox.begin_write``), so the INSERT and the
+  UPDATE see the same chats.
+The unique key (chat, local date) with ``ON CONFLICT DO NOTHING`` still guards every row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, text
+from sqlalchemy.types import String
+from sqlmodel import Session
+
+from storage.models import Chat, Delivery
+from storage.types import UTCDateTime
+
+_CHAT: Table = Chat.__table__  # type: ignore[attr-defined]
+_DELIVERY: Table = Delivery.__table__  # type: ignore[attr-defined]
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class DueGroup:
+    """Subscribed, active chats due at the same instant with the same zone and time."""
+
+    timezone: str
+    digest_time: str
+    next_digest_at: datetime
+    chats: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    """One delivery row every chat of a group gets."""
+
+    local_date: str
+    due_at: datetime
+    state: str
+    reason: str | None = None
+
+
+def due_groups(*, session: Session, until: datetime) -> list[DueGroup]:
+    """Groups of subscribed, active chats with ``next_digest_at <= until``, earliest first."""
+    statement = (
+        select(
+            _CHAT.c.timezone,
+            _CHAT.c.digest_time,
+            _CHAT.c.next_digest_at,
+            func.count().label("n"),
+        )
+        .where(
+            _CHAT.c.subscribed.is_(True),
+            _CHAT.c.active.is_(True),
+            _CHAT.c.next_digest_at <= until,
+        )
+        .group_by(_CHAT.c.timezone, _CHAT.c.digest_time, _CHAT.c.next_digest_at)
+        .order_by(_CHAT.c.next_digest_at, _CHAT.c.timezone, _CHAT.c.digest_time)
+    )
+    return [
+        DueGroup(str(tz), str(hhmm), due, int(n)) for tz, hhmm, due, n in session.execute(statement)
+    ]
+
+
+_GROUP_WHERE = (
+    "c.subscribed AND c.active AND c.timezone = :tz AND c.digest_time = :hhmm "
+    "AND c.next_digest_at = :due"
+)
+_COLUMNS = "run_id, chat_id, local_date, due_at, state, reason, attempts, created_at, updated_at"
+
+# PostgreSQL: lock the group's chats (skipping those another planner holds), insert their rows
+# and advance the same chats, in one statement.
+_PG_PLAN = text(
+    "WITH c AS (SELECT c.id FROM chat AS c WHERE "
+    + _GROUP_WHERE
+    + " ORDER BY c.id FOR UPDATE SKIP LOCKED), "
+    "ins AS (INSERT INTO delivery (" + _COLUMNS + ") "
+    "SELECT :run_id, c.id, r.local_date, r.due_at, r.state, r.reason, 0, :now, :now "
+    "FROM c CROSS JOIN unnest(CAST(:dates AS VARCHAR[]), CAST(:dues AS TIMESTAMPTZ[]), "
+    "CAST(:states AS VARCHAR[]), CAST(:reasons AS TEXT[])) AS r(local_date, due_at, state, reason) "
+    "ORDER BY c.id, r.local_date "
+    "ON CONFLICT (chat_id, local_date) DO NOTHING RETURNING state), "
+    "upd AS (UPDATE chat SET next_digest_at = :following FROM c WHERE chat.id = c.id "
+    "RETURNING 1) "
+    "SELECT 's:' || state, count(*) FROM ins GROUP BY state "
+    "UNION ALL SELECT 'chats', count(*) FROM upd"
+).bindparams(
+    bindparam("due", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("following", type_=UTCDateTime()),
+)
+
+# SQLite: the rows come as a JSON array of [local_date, due_at, state, reason].
+_SQLITE_INSERT = (
+    "INSERT INTO delivery (" + _COLUMNS + ") "
+    "SELECT :run_id, c.id, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]'), "
+    "json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'), 0, :now, :now "
+    "FROM chat AS c CROSS JOIN json_each(:slots) AS r WHERE " + _GROUP_WHERE + " "
+    "ORDER BY c.id, r.key ON CONFLICT (chat_id, local_date) DO NOTHING"
+)
+_SQLITE_INSERT_COUNTED = text(_SQLITE_INSERT + " RETURNING state").bindparams(
+    bindparam("due", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("slots", type_=String()),
+)
+_SQLITE_INSERT_PLAIN = text(_SQLITE_INSERT).bindparams(
+    bindparam("due", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("slots", type_=String()),
+)
+_SQLITE_ADVANCE = text(
+    "UPDATE chat AS c SET next_digest_at = :following WHERE " + _GROUP_WHERE
+).bindparams(
+    bindparam("due", type_=UTCDateTime()),
+    bindparam("following", type_=UTCDateTime()),
+)
+
+
+@dataclass(slots=True)
+class GroupResult:
+    chats: int = 0  # chats advanced
+    states: Counter[str] = field(default_factory=Counter)  # rows inserted, by state
+
+
+def plan_group(
+    *,
+    session: Session,
+    group: DueGroup,
+    rows: Sequence[SlotRow],
+    following: datetime,
+    run_id: int | None,
+    now: datetime,
+) -> GroupResult:
+    """Give every chat of ``group`` these rows (existing (chat, date) pairs stay) and move its
+    ``next_digest_at`` to ``following``."""
+    params: dict[str, object] = {
+        "tz": group.timezone,
+        "hhmm": group.digest_time,
+        "due": group.next_digest_at,
+        "run_id": run_id,
+        "now": now,
+        "following": following,
+    }
+    states: Counter[str] = Counter()
+    if session.get_bind().dialect.name == "postgresql":
+        params.update(
+            dates=[r.local_date for r in rows],
+            dues=[r.due_at for r in rows],
+            states=[r.state for r in rows],
+            reasons=[r.reason for r in rows],
+        )
+        chats = 0
+        for key, n in session.execute(_PG_PLAN, params):
+            if key == "chats":
+                chats = int(n)
+            else:
+                states[str(key)[2:]] += int(n)
+        return GroupResult(chats=chats, states=states)
+    # SQLite stores UTCDateTime as naive UTC text in SQLAlchemy's format: write the same text.
+    dialect = session.get_bind().dialect
+    to_text = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert to_text is not None
+    params["slots"] = json.dumps(
+        [[r.local_date, to_text(r.due_at), r.state, r.reason] for r in rows]
+    )
+    if len({r.state for r in rows}) == 1:
+        # Every inserted row has the one state: the row count says it all.
+        result = session.execute(_SQLITE_INSERT_PLAIN, params)
+        states[rows[0].state] += int(result.rowcount)  # type: ignore[attr-defined]
+    else:
+        for (state,) in session.execute(_SQLITE_INSERT_COUNTED, params):
+            states[str(state)] += 1
+    advanced = session.execute(_SQLITE_ADVANCE, params)
+    return GroupResult(chats=int(advanced.rowcount), states=states)  # type: ignore[attr-defined]
+
+
+def drop_future_rows(*, session: Session, chat_id: int, after: datetime) -> int:
+    """Delete a chat's pending rows due after ``after`` (planned ahead, then its schedule
+    changed): the planner plans the new schedule."""
+    result = session.execute(
+        delete(_DELIVERY).where(
+            _DELIVERY.c.chat_id == chat_id,
+            _DELIVERY.c.state == PENDING,
+            _DELIVERY.c.due_at > after,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def next_pending_due(*, session: Session, after: datetime) -> datetime | None:
+    """The earliest ``due_at`` of a pending row still in the future (when to wake the sender)."""
+    statement = select(func.min(_DELIVERY.c.due_at)).where(
+        _DELIVERY.c.state == PENDING, _DELIVERY.c.due_at > after
+    )
+    found: datetime | None = session.execute(statement).scalar_one()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    """Planner lag of a run's sent rows: send time minus due time, in seconds."""
+
+    sent: int
+    first_s: float  # the row sent closest to its time: how late the first digests were
+    avg_s: float
+    max_s: float
+
+
+def planner_lag(*, session: Session, run_ids: Sequence[int]) -> dict[int, Lag]:
+    """Lag of the sent rows of these runs (``sent_at`` is when the outcome was recorded, at
+    most one flush interval after Telegram's answer)."""
+    if not run_ids:
+        return {}
+    seconds: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", _DELIVERY.c.sent_at - _DELIVERY.c.due_at)
+    else:
+        seconds = (
+            func.julianday(_DELIVERY.c.sent_at) - func.julianday(_DELIVERY.c.due_at)
+        ) * 86400.0
+    statement = (
+        select(
+            _DELIVERY.c.run_id,
+            func.count(),
+            func.min(seconds),
+            func.avg(seconds),
+            func.max(seconds),
+        )
+        .where(_DELIVERY.c.run_id.in_(list(run_ids)), _DELIVERY.c.sent_at.is_not(None))
+        .group_by(_DELIVERY.c.run_id)
+    )
+    return {
+        int(run): Lag(int(n), float(lo), float(avg), float(hi))
+        for run, n, lo, avg, hi in session.execute(statement)
+    }
