@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, text
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, cast, delete, func, select, text
 from sqlalchemy.types import String
 from sqlmodel import Session
 
@@ -234,9 +234,17 @@ def planner_lag(*, session: Session, run_ids: Sequence[int]) -> dict[int, Lag]:
     if session.get_bind().dialect.name == "postgresql":
         seconds = func.extract("epoch", _DELIVERY.c.sent_at - _DELIVERY.c.due_at)
     else:
-        seconds = (
-            func.julianday(_DELIVERY.c.sent_at) - func.julianday(_DELIVERY.c.due_at)
-        ) * 86400.0
+        # Whole seconds and microseconds apart, in integers: julianday's floating-point days
+        # are off by tens of microseconds, so a lag of exactly 0.05 s would print as 0.0 here
+        # and 0.1 on PostgreSQL. SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" (naive UTC).
+        def whole(column: ColumnElement[Any]) -> ColumnElement[Any]:
+            return cast(func.strftime("%s", column), Integer)
+
+        def micro(column: ColumnElement[Any]) -> ColumnElement[Any]:
+            return cast(func.substr(column, 21, 6), Integer)
+
+        sent, due = _DELIVERY.c.sent_at, _DELIVERY.c.due_at
+        seconds = (whole(sent) - whole(due)) + (micro(sent) - micro(due)) / 1_000_000.0
     statement = (
         select(
             _DELIVERY.c.run_id,
