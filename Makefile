@@ -40,7 +40,14 @@ i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract --no-location --sort-by-file -k _ -k N_ -k ngettext:1,2 \
 		-o locales/messages.pot bot handlers
 
+# Every catalog of bot.views.i18n.CATALOGS; a missing one is created first (e.g. zh_Hant).
+CATALOG_LOCALES := en zh_Hans zh_Hant
+
 i18n-update: $(STAMP)
+	@for l in $(CATALOG_LOCALES); do \
+		test -f locales/$$l/LC_MESSAGES/messages.po || \
+			$(BIN)/pybabel init -i locales/messages.pot -d locales -D messages -l $$l; \
+	done
 	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
 
 i18n-compile: $(STAMP)

@@ -11,24 +11,38 @@ from typing import Final, Literal, TypeGuard
 
 # --- languages -------------------------------------------------------------------------------
 
-Lang = Literal["en", "zh"]
-LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
+# Stored codes: "zh" has always meant Simplified Chinese (kept, so old rows keep their meaning);
+# "zh_Hant" is Traditional Chinese, shown from the Simplified text converted by OpenCC.
+Lang = Literal["en", "zh", "zh_Hant"]
+LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh", "zh_Hant")
+# Languages article text is stored (and imported, and generated) in; zh_Hant is shown from zh.
+TEXT_LANGUAGES: Final[tuple[Lang, ...]] = ("en", "zh")
+# Telegram language codes (lower-case, "-" separated) that mean Traditional script.
+_TRADITIONAL: Final = frozenset({"zh-hant", "zh-tw", "zh-hk", "zh-mo"})
 
 
 def is_language(value: object) -> TypeGuard[Lang]:
     return value in LANGUAGES
 
 
+def is_chinese(lang: str) -> bool:
+    """Either Chinese script (both read the same stored Chinese article text)."""
+    return lang in ("zh", "zh_Hant")
+
+
 def language_from_code(code: str | None) -> Lang | None:
     """Map a BCP-47-ish code (Telegram's ``language_code``, a stored value) to a language.
 
-    Any Chinese variant (zh, zh-hans, zh-hant, zh-CN, zh-TW, zh-HK, ...) reads Chinese:
-    we only ship Simplified, which Traditional readers still read better than English.
+    zh-hant, zh-tw, zh-hk and zh-mo (and their longer forms, e.g. zh-hant-tw) read
+    Traditional; any other Chinese variant (zh, zh-hans, zh-cn, zh-sg) reads Simplified.
     """
     if not code or not code.strip():
         return None
     tag = code.strip().lower().replace("_", "-")
     if tag == "zh" or tag.startswith("zh-"):
+        parts = tag.split("-")
+        if any(f"zh-{part}" in _TRADITIONAL for part in parts[1:]) and "hans" not in parts:
+            return "zh_Hant"
         return "zh"
     return "en"
 

@@ -11,7 +11,18 @@ from telegram.ext import Application, CallbackQueryHandler, TypeHandler
 from bot.context import BotContext
 from bot.views import callbacks as cb
 from bot.views.notices import Notice
-from handlers import admin, articles, channels, inline, membership, settings, start, tags
+from handlers import (
+    admin,
+    articles,
+    channels,
+    filters,
+    inline,
+    membership,
+    settings,
+    start,
+    tags,
+    text,
+)
 from handlers.common import CallbackHandler, notify, resolve_locale
 from handlers.errors import on_error
 
@@ -19,6 +30,7 @@ _CALLBACKS: Mapping[type, CallbackHandler] = {
     **articles.CALLBACKS,
     **settings.CALLBACKS,
     **tags.CALLBACKS,
+    **filters.CALLBACKS,
     **channels.CALLBACKS,
 }
 
@@ -40,10 +52,11 @@ async def route_callback(update: Update, context: BotContext) -> None:
 
 def register(application: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, resolve_locale), group=-1)
-    for module in (start, articles, settings, tags, admin, channels):
+    for module in (start, articles, settings, filters, tags, admin, channels):
         application.add_handlers(module.COMMANDS)
     application.add_handlers(inline.HANDLERS)
     application.add_handlers(membership.HANDLERS)
+    application.add_handlers(text.HANDLERS)
     application.add_handler(CallbackQueryHandler(route_callback))
     application.add_handler(start.FALLBACK)
     application.add_error_handler(on_error)

@@ -11,9 +11,10 @@ from bot.catalog import articles as catalog
 from bot.context import BotContext
 from bot.rules import ascii_int
 from bot.views import callbacks as cb
+from bot.views.common import Rendered
 from bot.views.detail import render_article_detail
+from bot.views.digest import render_digest
 from bot.views.lists import (
-    digest_header,
     latest_header,
     render_article_list,
     search_header,
@@ -52,8 +53,18 @@ async def _ranked_list(
     if limit is None:
         await notify(update, context, Notice.BAD_COUNT)
         return
-    articles = await blocking(fetch, context.deps, limit=limit)
-    await send(update, render_article_list(header(context.lang), articles, context.lang))
+    articles = await blocking(
+        fetch, context.deps, limit=limit, chat_id=_chat_id(update), lang=context.lang
+    )
+    await send(update, _list(context, header(context.lang), articles))
+
+
+def _chat_id(update: Update) -> int | None:
+    return update.effective_chat.id if update.effective_chat else None
+
+
+def _list(context: BotContext, header: str, articles: list[ArticleView]) -> Rendered:
+    return render_article_list(header, articles, context.lang, now=context.deps.clock())
 
 
 async def top(update: Update, context: BotContext) -> None:
@@ -67,13 +78,17 @@ async def latest(update: Update, context: BotContext) -> None:
 async def digest(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
-    articles = await blocking(catalog.digest_preview, context.deps, chat_id=chat_id)
-    if not articles:
+    preview = await blocking(
+        catalog.digest_preview, context.deps, chat_id=chat_id, lang=context.lang
+    )
+    if not preview.articles:
         await notify(update, context, Notice.NO_ARTICLES)
         return
     zone = await blocking(catalog.chat_zone, context.deps, chat_id=chat_id)
-    header = digest_header(context.lang, zone, context.deps.clock())
-    await send(update, render_article_list(header, articles, context.lang))
+    now = context.deps.clock()
+    await send(
+        update, render_digest(preview.articles, context.lang, zone, now, hidden=preview.hidden)
+    )
 
 
 def _article_id(text: str) -> int | None:
@@ -130,15 +145,21 @@ async def search(update: Update, context: BotContext) -> None:
     if not query:
         await notify(update, context, Notice.SEARCH_USAGE)
         return
+    await run_search(update, context, query, typed=False)
+
+
+async def run_search(update: Update, context: BotContext, query: str, *, typed: bool) -> None:
+    """Search results for /search or for words typed as a message (which get a hint)."""
     if await too_long(update, context, query):
         return
-    articles = await blocking(catalog.search, context.deps, query=query)
-    if not articles:
-        await notify(update, context, Notice.NO_RESULTS, query=query)
-        return
-    await send(
-        update, render_article_list(search_header(query, context.lang), articles, context.lang)
+    articles = await blocking(
+        catalog.search, context.deps, query=query, chat_id=_chat_id(update), lang=context.lang
     )
+    if not articles:
+        notice = Notice.NO_RESULTS_TYPED if typed else Notice.NO_RESULTS
+        await notify(update, context, notice, query=query)
+        return
+    await send(update, _list(context, search_header(query, context.lang, typed=typed), articles))
 
 
 def _is_paged_detail(message: Message | None) -> bool:

@@ -33,7 +33,14 @@ async def inline_query(update: Update, context: BotContext) -> None:
     assert query is not None
     text = query.query[:MAX_QUERY]
     shared = parse_article_payload(text)  # the share screen's "send to a chat" button
-    articles = await blocking(catalog.inline_results, context.deps, query=text, shared_id=shared)
+    articles = await blocking(
+        catalog.inline_results,
+        context.deps,
+        query=text,
+        shared_id=shared,
+        user_id=query.from_user.id,  # their private chat with the bot holds their filters
+        lang=context.lang,
+    )
     await query.answer([_result(a, context) for a in articles], cache_time=30, is_personal=True)
 
 

@@ -11,6 +11,7 @@ from bot.catalog import channels, chats
 from bot.catalog.chats import SettingError
 from bot.config import parse_hhmm
 from bot.context import BotContext
+from bot.rules import is_language
 from bot.views import callbacks as cb
 from bot.views.common import Rendered
 from bot.views.i18n import LANGUAGE_NAMES, timezone_label
@@ -22,7 +23,10 @@ from bot.views.settings import (
     render_time_picker,
     render_timezone_picker,
 )
+from bot.views.subscribe import other_choice_text, render_subscribed
+from handlers import filters as filter_handlers
 from handlers import tags as tag_handlers
+from handlers.commands import publish_chat_commands
 from handlers.common import (
     CallbackHandler,
     CommandCallback,
@@ -56,14 +60,17 @@ def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
 
 
 def _confirmation(context: BotContext, result: ChatSettings, notice: Notice) -> Rendered:
+    if notice is Notice.SUBSCRIBED:
+        return render_subscribed(result, context.deps.clock())
     zone = timezone_label(result.timezone, result.language, context.deps.clock())
+    language = result.language if is_language(result.language) else "en"
     return render_notice(
         notice,
         result.language,
         time=result.digest_time,
         zone=zone,
         count=result.article_count,
-        language=LANGUAGE_NAMES["zh" if result.language == "zh" else "en"],
+        language=LANGUAGE_NAMES[language],
     )
 
 
@@ -78,8 +85,12 @@ async def _apply(
         await notify(update, context, _ERRORS[result], value=value)
         return
     context.lang = result.language
+    if notice is Notice.LANGUAGE_SET:
+        await publish_chat_commands(context.bot, result.chat_id, result.language)
     if update.callback_query is not None:
-        await edit(update.callback_query, settings_screen(context, result))
+        subscribed_now = notice is Notice.SUBSCRIBED
+        screen = _confirmation(context, result, notice) if subscribed_now else None
+        await edit(update.callback_query, screen or settings_screen(context, result))
     else:
         await send(update, _confirmation(context, result, notice))
 
@@ -173,6 +184,13 @@ def _picker(context: BotContext, current: ChatSettings, screen: str) -> Rendered
     return settings_screen(context, current)
 
 
+def _subscribed_screen(context: BotContext, result: ChatSettings | SettingError) -> Rendered | None:
+    if isinstance(result, SettingError):
+        return None
+    context.lang = result.language
+    return render_subscribed(result, context.deps.clock())
+
+
 async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
     current = await blocking(
         chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
@@ -180,6 +198,8 @@ async def _open_picker(update: Update, context: BotContext, screen: str) -> None
     assert current is not None
     if screen == "tags":
         rendered = await tag_handlers.tags_screen(context, _chat_id(update), 0)
+    elif screen == "flt":
+        rendered = await filter_handlers.filters_screen(context, _chat_id(update))
     else:
         rendered = _picker(context, current, screen)
     if update.callback_query is not None:
@@ -219,6 +239,40 @@ async def on_timezone(update: Update, context: BotContext, data: cb.SetTimezone)
     await _button_setting(update, context, chats.set_timezone, data.zone)
 
 
+async def on_onboard_zone(update: Update, context: BotContext, data: cb.OnboardZone) -> None:
+    await _onboard(update, context, chats.set_timezone, data.zone)
+
+
+async def on_onboard_time(update: Update, context: BotContext, data: cb.OnboardTime) -> None:
+    await _onboard(update, context, chats.set_digest_time, data.hhmm)
+
+
+async def _onboard(
+    update: Update,
+    context: BotContext,
+    setter: Callable[..., ChatSettings | SettingError],
+    value: str,
+) -> None:
+    """A tap in the subscribe reply: change the setting, show the reply with the new words."""
+    assert update.callback_query is not None
+    if not await may_change_settings(update, context):
+        return
+    result = await blocking(
+        setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+    )
+    screen = _subscribed_screen(context, result)
+    if screen is None:
+        await notify(update, context, Notice.STALE_BUTTON)
+        return
+    await edit(update.callback_query, screen)
+
+
+async def on_onboard_other(update: Update, context: BotContext, data: cb.OnboardOther) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer(other_choice_text(context.lang, data.what), show_alert=True)
+    context.callback_answered = True
+
+
 async def _button_setting(
     update: Update,
     context: BotContext,
@@ -249,4 +303,7 @@ CALLBACKS: dict[type, CallbackHandler] = {
     cb.SetCount: on_count,
     cb.SetTime: on_time,
     cb.SetTimezone: on_timezone,
+    cb.OnboardZone: on_onboard_zone,
+    cb.OnboardTime: on_onboard_time,
+    cb.OnboardOther: on_onboard_other,
 }

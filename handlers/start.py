@@ -10,6 +10,7 @@ from bot.views.callbacks import parse_article_payload
 from bot.views.notices import Notice
 from bot.views.start import render_help, render_welcome
 from handlers.articles import show_article
+from handlers.commands import publish_chat_commands
 from handlers.common import argument, notify, send
 
 
@@ -20,6 +21,9 @@ async def start(update: Update, context: BotContext) -> None:
         return
     user = update.effective_user
     await send(update, render_welcome(user.first_name if user else None, context.lang))
+    chat = update.effective_chat
+    if chat is not None and context.lang == "zh_Hant":  # menus by code cannot say 繁體
+        await publish_chat_commands(context.bot, chat.id, context.lang)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

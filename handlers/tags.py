@@ -28,7 +28,7 @@ from handlers.common import (
 
 async def tags_screen(context: BotContext, chat_id: int, page: int) -> Rendered:
     tags, followed = await blocking(catalog.tags, context.deps, chat_id=chat_id)
-    return render_tags(tags, followed, context.lang, page)
+    return render_tags(tags, followed, context.lang, page, days=catalog.TAG_WINDOW_DAYS)
 
 
 async def tags(update: Update, context: BotContext) -> None:
@@ -43,21 +43,36 @@ async def tag(update: Update, context: BotContext) -> None:
         return
     if await too_long(update, context, name):
         return
-    listing = await blocking(catalog.tag_articles, context.deps, name=name)
+    listing = await blocking(
+        catalog.tag_articles, context.deps, name=name, chat_id=_chat(update), lang=context.lang
+    )
     if listing is None:
         await notify(update, context, Notice.TAG_NOT_FOUND, value=name)
         return
-    header = tag_header(listing.tag, context.lang)
-    await send(update, render_article_list(header, listing.articles, context.lang))
+    await send(update, _listing(context, listing))
+
+
+def _chat(update: Update) -> int | None:
+    return update.effective_chat.id if update.effective_chat else None
+
+
+def _listing(context: BotContext, listing: catalog.TagListing) -> Rendered:
+    header = tag_header(listing.tag, context.lang, listing.window_days)
+    return render_article_list(header, listing.articles, context.lang, now=context.deps.clock())
 
 
 async def on_open_tag(update: Update, context: BotContext, data: cb.OpenTag) -> None:
-    listing = await blocking(catalog.tag_articles, context.deps, tag_id=data.tag_id)
+    listing = await blocking(
+        catalog.tag_articles,
+        context.deps,
+        tag_id=data.tag_id,
+        chat_id=_chat(update),
+        lang=context.lang,
+    )
     if listing is None:
         await notify(update, context, Notice.STALE_BUTTON)
         return
-    header = tag_header(listing.tag, context.lang)
-    await send(update, render_article_list(header, listing.articles, context.lang))
+    await send(update, _listing(context, listing))
 
 
 async def on_tags_page(update: Update, context: BotContext, data: cb.TagsPage) -> None:

@@ -361,9 +361,17 @@ def get_article_view(*, session: Session, article_id: int) -> ArticleView | None
     return views[0] if views else None
 
 
-def _tag_counts(session: Session) -> dict[int, int]:
-    rows = session.exec(select(ArticleTag.tag_id, func.count()).group_by(col(ArticleTag.tag_id)))
-    return {tag_id: count for tag_id, count in rows}
+def _tag_counts(
+    session: Session, since: datetime | None = None, until: datetime | None = None
+) -> dict[int, int]:
+    statement = select(ArticleTag.tag_id, func.count()).group_by(col(ArticleTag.tag_id))
+    if since is not None or until is not None:
+        statement = statement.join(Article, col(Article.id) == col(ArticleTag.article_id))
+        if since is not None:
+            statement = statement.where(col(Article.published_at) >= since)
+        if until is not None:
+            statement = statement.where(col(Article.published_at) <= until)
+    return {tag_id: count for tag_id, count in session.exec(statement)}
 
 
 def _info(tag: Tag, counts: Mapping[int, int]) -> TagInfo:
@@ -382,13 +390,18 @@ def tag_slugs(*, session: Session) -> dict[int, str]:
     }
 
 
-def tags_with_counts(*, session: Session) -> list[TagInfo]:
-    """Every tag with the number of articles carrying it, ordered by slug."""
-    counts = _tag_counts(session)
+def tags_with_counts(
+    *, session: Session, since: datetime | None = None, until: datetime | None = None
+) -> list[TagInfo]:
+    """Every tag with the number of articles carrying it (published in ``[since, until]``
+    when given), ordered by slug."""
+    counts = _tag_counts(session, since, until)
     return [_info(tag, counts) for tag in session.exec(select(Tag).order_by(col(Tag.slug)))]
 
 
-def find_tag(*, session: Session, text: str) -> TagInfo | None:
+def find_tag(
+    *, session: Session, text: str, since: datetime | None = None, until: datetime | None = None
+) -> TagInfo | None:
     """The tag whose slug or name in any language equals ``text``, ignoring case."""
     wanted = text.strip().casefold()
     if not wanted:
@@ -407,4 +420,4 @@ def find_tag(*, session: Session, text: str) -> TagInfo | None:
         )
     if match is None:
         return None
-    return _info(match, _tag_counts(session))
+    return _info(match, _tag_counts(session, since, until))

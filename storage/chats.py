@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_conflicts
-from storage.models import Chat, ChatTag, DeliveredArticle
+from storage.models import Chat, ChatFilter, ChatMutedTag, ChatTag, DeliveredArticle
 from storage.types import utcnow
 
 _CHAT = Chat.__table__  # type: ignore[attr-defined]
@@ -109,7 +109,7 @@ def migrate_chat(*, session: Session, old_id: int, new_id: int) -> None:
     new = Chat(**{**old.model_dump(), "id": new_id, "type": "supergroup", "updated_at": utcnow()})
     session.add(new)
     session.flush()
-    for table in (ChatTag, DeliveredArticle):
+    for table in (ChatTag, DeliveredArticle, ChatFilter, ChatMutedTag):
         session.execute(update(table).where(col(table.chat_id) == old_id).values(chat_id=new_id))
     session.delete(old)
     session.flush()

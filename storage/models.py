@@ -298,3 +298,34 @@ class ArticleEmbedding(SQLModel, table=True):
     model: str = Field(sa_column=Column(String(200), nullable=False))
     source_hash: str = Field(sa_column=Column(String(64), nullable=False))
     vector: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ChatFilter(SQLModel, table=True):
+    """A chat's filters beyond followed tags; no row means no filter.
+
+    ``keywords`` are plain words or phrases as the chat typed them (matched case-insensitively
+    as substrings of titles and summaries, never as patterns); muted tags are ``ChatMutedTag``.
+    """
+
+    __tablename__ = "chat_filter"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    min_score: int = 0  # weighted score (0-100) an article needs; 0: no minimum
+    own_language_only: bool = False  # only articles that have text in the chat's language
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
+
+
+class ChatMutedTag(SQLModel, table=True):
+    """A tag a chat never wants to see, even on articles carrying a followed tag."""
+
+    __tablename__ = "chat_muted_tag"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tag_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    )

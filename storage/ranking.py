@@ -116,8 +116,11 @@ def top_article_ids(
     weights: RankWeights,
     tag_ids: Sequence[int] | None = None,
     exclude_delivered: bool = True,
+    extra: Sequence[ColumnElement[bool]] = (),
 ) -> list[int]:
     """Best article ids for a chat, published in ``[since, until]``, by weighted score.
+
+    ``extra``: more conditions on ``article`` (a chat's filters, ``storage.filters``).
 
     ``chat_id`` None ranks for nobody in particular (no delivered history, no followed tags).
     ``tag_ids`` overrides the chat's followed tags (for /tag); an explicit empty sequence
@@ -135,6 +138,7 @@ def top_article_ids(
     )
     if conditions is None:
         return []
+    conditions.extend(extra)
     score = score_expression(weights)
     statement = (
         select(col(Article.id))
@@ -146,12 +150,16 @@ def top_article_ids(
 
 
 def latest_article_ids(
-    *, session: Session, limit: int, before: datetime | None = None
+    *,
+    session: Session,
+    limit: int,
+    before: datetime | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
 ) -> list[int]:
     """Newest article ids first (published strictly before ``before`` when given)."""
     if limit <= 0:
         return []
-    statement = select(col(Article.id))
+    statement = select(col(Article.id)).where(*extra)
     if before is not None:
         statement = statement.where(col(Article.published_at) < before)
     statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(

@@ -148,3 +148,18 @@ class StatsReport:
     subscribers: list[tuple[str | None, str, int]]
     articles: int
     newsroom: NewsroomState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatFilters:
+    """What a chat filtered out, as stored: keywords as typed, tags by id."""
+
+    muted_tag_ids: frozenset[int] = frozenset()
+    keywords: tuple[str, ...] = ()
+    min_score: int = 0
+    own_language_only: bool = False
+    muted_tags: tuple[tuple[int, str], ...] = ()  # (id, name), filled by services for display
+
+    @property
+    def active(self) -> bool:
+        return bool(self.muted_tag_ids or self.keywords or self.min_score or self.own_language_only)

@@ -12,11 +12,13 @@ from sqlmodel import Session
 from bot.config import parse_hhmm
 from bot.context import Deps
 from bot.digest_time import next_occurrence, parse_timezone
+from bot.hanzi import to_traditional
 from bot.rules import (
     MAX_ARTICLE_COUNT,
     MIN_ARTICLE_COUNT,
     ascii_int,
     is_language,
+    language_from_code,
     resolve_language,
 )
 from storage import articles as article_store
@@ -40,7 +42,9 @@ class SettingError(Enum):
 def _snapshot(session: Session, chat: Chat, language: str) -> ChatSettings:
     followed = chat_store.followed_tag_ids(session=session, chat_id=chat.id)
     names = tuple(
-        tag.names.get(language) or tag.slug
+        tag.names.get(language)
+        or (to_traditional(tag.names.get("zh", "")) if language == "zh_Hant" else "")
+        or tag.slug
         for tag in article_store.tags_with_counts(session=session)
         if tag.id in followed
     )
@@ -108,8 +112,9 @@ def _update(deps: Deps, chat_id: int, fallback: str, **values: object) -> ChatSe
 
 
 def set_language(deps: Deps, *, chat_id: int, language: str) -> ChatSettings | SettingError:
-    code = language.strip().lower()
-    if not is_language(code):
+    """Set the chat's language from a stored code (``zh_Hant``) or a typed one (zh-tw, en)."""
+    code = language.strip() if is_language(language.strip()) else language_from_code(language)
+    if code is None or not is_language(code):
         return SettingError.BAD_LANGUAGE
     return _update(deps, chat_id, code, language=code)
 

@@ -26,11 +26,12 @@ from html.parser import HTMLParser
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
-from bot.catalog.ranking import digest_candidates, ranked_article_ids
+from bot.catalog.ranking import digest_candidates, hidden_count, ranked_article_ids, spec_for
 from bot.config import Settings
 from bot.rules import ALLOWED_HTML_TAGS, CALLBACK_DATA_MAX_BYTES, MESSAGE_LIMIT, utf16_len
 from bot.views.digest import render_channel_digest, render_digest
 from storage.articles import article_views
+from storage.filters import filters_for_chats
 from storage.outbox import ClaimedDelivery, delivered_pairs
 from storage.schemas import ArticleView
 
@@ -123,7 +124,7 @@ class DigestBuilder:
         self._clock = clock
         self._candidates: dict[tuple[tuple[int, ...], int], tuple[float, list[int]]] = {}
         self._views: dict[int, ArticleView] = {}
-        self._rendered: dict[tuple[str, tuple[int, ...], str, bool], RenderedDigest | str] = {}
+        self._rendered: dict[tuple[str, tuple[int, ...], str, int, bool], RenderedDigest | str] = {}
         self.renders = 0  # how many times a message was actually rendered (tests, stats)
         # Set by the broadcaster once the bot knows its name: channel digests link to the bot.
         self.bot_username: str | None = None
@@ -148,10 +149,22 @@ class DigestBuilder:
         self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
     ) -> dict[int, list[int]]:
         """Article ids for each delivery id (empty list: nothing new for that chat)."""
+        picked = self._pick(session=session, deliveries=deliveries, now=now)
+        return {key: ids for key, (ids, _hidden) in picked.items()}
+
+    def _pick(
+        self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
+    ) -> dict[int, tuple[list[int], int]]:
+        """(article ids, how many top articles the chat's filters removed) per delivery id.
+
+        Chats with filters are ranked alone (filters make every chat's list its own); the
+        group's list tells how many of its top articles the filters removed.
+        """
+        filters = filters_for_chats(session=session, chat_ids=[d.chat_id for d in deliveries])
         groups: dict[tuple[tuple[int, ...], int], list[ClaimedDelivery]] = defaultdict(list)
         for d in deliveries:
             groups[(d.tag_ids, max(1, d.article_count))].append(d)
-        picked: dict[int, list[int]] = {}
+        picked: dict[int, tuple[list[int], int]] = {}
         for (tags, count), members in groups.items():
             candidates = self._group_candidates(session, tags, count, now)
             seen = delivered_pairs(
@@ -168,25 +181,44 @@ class DigestBuilder:
                         limit=count,
                         now=now,
                     )
-                picked[m.id] = fresh
+                spec = (
+                    spec_for(filters[m.chat_id], self.language_of(m))
+                    if m.chat_id in filters
+                    else None
+                )
+                if spec is None:
+                    picked[m.id] = (fresh, 0)
+                    continue
+                mine = digest_candidates(
+                    session=session,
+                    settings=self._settings,
+                    chat_id=m.chat_id,
+                    limit=count,
+                    now=now,
+                    filters=spec,
+                )
+                picked[m.id] = (mine, hidden_count(mine, fresh))
         return picked
 
     def build(
         self, *, session: Session, deliveries: Sequence[ClaimedDelivery], now: datetime
     ) -> list[DigestPlan]:
-        picked = self.pick_articles(session=session, deliveries=deliveries, now=now)
-        missing = sorted({a for ids in picked.values() for a in ids} - self._views.keys())
+        picked = self._pick(session=session, deliveries=deliveries, now=now)
+        missing = sorted({a for ids, _ in picked.values() for a in ids} - self._views.keys())
         if missing:
             for view in article_views(session=session, ids=missing):
                 self._views[view.id] = view
         plans: list[DigestPlan] = []
         for d in deliveries:
-            ids = tuple(a for a in picked.get(d.id, []) if a in self._views)
+            chosen, hidden = picked.get(d.id, ([], 0))
+            ids = tuple(a for a in chosen if a in self._views)
             if not ids:
                 plans.append(DigestPlan(d, None, skip_reason=NO_NEW_ARTICLES))
                 continue
             channel = d.chat_type == "channel"
-            rendered = self.render(self.language_of(d), ids, d.local_date, channel=channel)
+            rendered = self.render(
+                self.language_of(d), ids, d.local_date, hidden=hidden, channel=channel
+            )
             if isinstance(rendered, str):
                 plans.append(DigestPlan(d, None, error=rendered))
             else:
@@ -194,12 +226,19 @@ class DigestBuilder:
         return plans
 
     def render(
-        self, lang: str, ids: tuple[int, ...], local_date: str, *, channel: bool = False
+        self,
+        lang: str,
+        ids: tuple[int, ...],
+        local_date: str,
+        *,
+        hidden: int = 0,
+        channel: bool = False,
     ) -> RenderedDigest | str:
         """The validated message for this key (rendered once), or the validation error.
 
+        ``hidden``: how many top articles the chat's filters removed (the digest says so).
         A channel's digest has no per-reader buttons: links into the bot instead."""
-        key = (lang, ids, local_date, channel)
+        key = (lang, ids, local_date, hidden, channel)
         found = self._rendered.get(key)
         if found is not None:
             return found
@@ -209,7 +248,7 @@ class DigestBuilder:
         if channel and self.bot_username:
             text, markup = render_channel_digest(articles, lang, "UTC", moment, self.bot_username)
         else:
-            text, markup = render_digest(articles, lang, "UTC", moment)
+            text, markup = render_digest(articles, lang, "UTC", moment, hidden=hidden)
             if channel:  # no bot name to link to (never initialised, as in tools): no buttons
                 markup = None
         result: RenderedDigest | str

@@ -104,11 +104,25 @@ class ProfileApi(ChatStore):
         self.bot_settings[(name, self._language(p))] = dict(p.raw)
         return True
 
+    def _checked_text(self, p: Params, field: str, limit: int) -> None:
+        # Telegram: 0-512 characters for the description, 0-120 for the short one.
+        text = p.get_str(field) or ""
+        if len(text) > limit:
+            raise bad_request(f"{field} is too long")
+
     async def _api_setmydescription(self, p: Params) -> Any:
+        self._checked_text(p, "description", 512)
         return await self._store_setting("description", p)
 
     async def _api_setmyshortdescription(self, p: Params) -> Any:
+        self._checked_text(p, "short_description", 120)
         return await self._store_setting("short_description", p)
+
+    def description_for(self, language_code: str = "", short: bool = False) -> str | None:
+        """The description (or short description) set for ``language_code``, if any."""
+        name = "short_description" if short else "description"
+        stored = self.bot_settings.get((name, language_code))
+        return None if stored is None else str(stored.get(name, ""))
 
     async def _api_setmyname(self, p: Params) -> Any:
         return await self._store_setting("name", p)

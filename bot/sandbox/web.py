@@ -28,7 +28,7 @@ ANSWER_TIMEOUT = 15.0
 HEARTBEAT_SECONDS = 15.0
 # Telegram ``language_code`` values a web-chat user may pick: what real clients send, not the
 # product's languages (``bot.rules.LANGUAGES``); the bot maps them with ``language_from_code``.
-TELEGRAM_LANGUAGES = ("en", "zh-hans")
+TELEGRAM_LANGUAGES = ("en", "zh-hans", "zh-hant")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "

@@ -15,6 +15,13 @@ Wire format — short ASCII prefixes, ``:``-separated, decimal ids without leadi
 ``tz:<zone>``          :class:`SetTimezone`        IANA zone name
 ``time:<HH:MM>``       :class:`SetTime`            digest time (24-hour)
 ``dg:now``             :class:`DigestNow`          send the digest now
+``otz:<zone>``         :class:`OnboardZone`        time zone picked in the subscribe reply
+``otm:<HH:MM>``        :class:`OnboardTime`        digest time picked in the subscribe reply
+``oth:<tz|time>``      :class:`OnboardOther`       "other…": how to set any zone or time
+``ms:<n>``             :class:`SetMinScore`        minimum score filter (0-100, 0 = off)
+``ol:<1|0>``           :class:`SetOwnLanguage`     only articles in the chat's language
+``mt:<id>:<1|0>``      :class:`MuteTag`            mute / unmute tag ``id``
+``ckw``                :class:`ClearKeywords`      forget every muted keyword
 ``ch:<id>:<k>:<v>``    :class:`ChannelAction`      change channel ``id`` from a private chat
 ``noop``               :class:`Noop`               inert button (page indicator)
 =====================  ==========================  =========================================
@@ -55,7 +62,7 @@ from bot.views.i18n import is_valid_timezone
 MAX_ID: Final = 2**63 - 1  # BIGINT; decimal ids are at most 19 digits
 MAX_PAGE: Final = 9999
 
-SettingsScreen = Literal["main", "lang", "tz", "time", "cnt", "tags"]
+SettingsScreen = Literal["main", "lang", "tz", "time", "cnt", "tags", "flt"]
 SETTINGS_SCREENS: Final[tuple[str, ...]] = get_args(SettingsScreen)
 
 
@@ -139,6 +146,47 @@ class Noop:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class OnboardZone:
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardTime:
+    hour: int
+    minute: int
+
+    @property
+    def hhmm(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardOther:
+    what: Literal["tz", "time"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetMinScore:
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetOwnLanguage:
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MuteTag:
+    tag_id: int
+    mute: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClearKeywords:
+    pass
+
+
 # key -> what the value is: s screen, l language, n count, z time zone, t time (HHMM), o on/off,
 # f follow a tag ("<tag id>.<1|0>")
 ChannelKey = Literal["s", "l", "n", "z", "t", "o", "f"]
@@ -168,6 +216,13 @@ Callback: TypeAlias = (
     | SetTime
     | DigestNow
     | Noop
+    | OnboardZone
+    | OnboardTime
+    | OnboardOther
+    | SetMinScore
+    | SetOwnLanguage
+    | MuteTag
+    | ClearKeywords
     | ChannelAction
 )
 
@@ -230,6 +285,28 @@ def encode(cb: Callback) -> str:
             data = "dg:now"
         case Noop():
             data = "noop"
+        case OnboardZone(zone):
+            if not _ZONE_RE.fullmatch(zone):
+                raise CallbackDataError(f"bad time zone name: {zone!r}")
+            data = f"otz:{zone}"
+        case OnboardTime(hour, minute):
+            if not (0 <= hour <= 23 and 0 <= minute <= 59):
+                raise CallbackDataError(f"bad time: {hour}:{minute}")
+            data = f"otm:{hour:02d}:{minute:02d}"
+        case OnboardOther(what):
+            if what not in ("tz", "time"):
+                raise CallbackDataError(f"bad onboarding choice: {what!r}")
+            data = f"oth:{what}"
+        case SetMinScore(score):
+            if not 0 <= score <= 100:
+                raise CallbackDataError(f"score out of range: {score}")
+            data = f"ms:{score}"
+        case SetOwnLanguage(on):
+            data = f"ol:{_flag(on)}"
+        case MuteTag(tag_id, mute):
+            data = f"mt:{_check_id(tag_id, 'tag id')}:{_flag(mute)}"
+        case ClearKeywords():
+            data = "ckw"
         case ChannelAction(chat_id, key, value):
             if not _channel_value_ok(key, value):
                 raise CallbackDataError(f"bad channel action: {key}={value!r}")
@@ -300,6 +377,8 @@ def decode(data: object) -> Callback | None:
         return Noop()
     if data == "dg:now":
         return DigestNow()
+    if data == "ckw":
+        return ClearKeywords()
     prefix, sep, rest = data.partition(":")
     if not sep:
         return None
@@ -346,6 +425,28 @@ def decode(data: object) -> Callback | None:
         case "time", [hh, mm]:
             found = _TIME_RE.fullmatch(f"{hh}:{mm}")
             return SetTime(int(found.group(1)), int(found.group(2))) if found else None
+        case "otz", [zone]:
+            if _ZONE_RE.fullmatch(zone) and is_valid_timezone(zone):
+                return OnboardZone(zone)
+            return None
+        case "otm", [hh, mm]:
+            found = _TIME_RE.fullmatch(f"{hh}:{mm}")
+            return OnboardTime(int(found.group(1)), int(found.group(2))) if found else None
+        case "oth", ["tz"]:
+            return OnboardOther("tz")
+        case "oth", ["time"]:
+            return OnboardOther("time")
+        case "ms", [raw]:
+            score = _uint(raw, 100)
+            return None if score is None else SetMinScore(score)
+        case "ol", [raw]:
+            on = _bool(raw)
+            return None if on is None else SetOwnLanguage(on)
+        case "mt", [raw_id, raw_flag]:
+            tag_id, mute = _uint(raw_id, MAX_ID), _bool(raw_flag)
+            if tag_id is None or mute is None:
+                return None
+            return MuteTag(tag_id, mute)
     return None
 
 
@@ -354,13 +455,20 @@ __all__ = [
     "Callback",
     "CallbackDataError",
     "ChannelAction",
+    "ClearKeywords",
     "DigestNow",
     "FollowTag",
+    "MuteTag",
     "Noop",
+    "OnboardOther",
+    "OnboardTime",
+    "OnboardZone",
     "OpenSettings",
     "OpenTag",
     "SetCount",
     "SetLanguage",
+    "SetMinScore",
+    "SetOwnLanguage",
     "SetTime",
     "SetTimezone",
     "Share",

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.rules import Lang
+from bot.hanzi import to_traditional
+from bot.rules import Lang, is_chinese
 from bot.views import callbacks as cb
 from bot.views.i18n import Translator, format_number, format_relative, translator
 from bot.views.paging import escape, truncate
@@ -59,25 +60,37 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def _other_language(lang: Lang) -> Lang:
-    return "zh" if lang == "en" else "en"
+def _fallbacks(lang: Lang) -> tuple[str, ...]:
+    """Stored text languages to try for a reader, best first (both Chinese read ``zh``)."""
+    if lang == "en":
+        return ("en", "zh")
+    # Imports may carry Traditional text as "zh-Hant" (BCP-47); it is shown as it is.
+    return ("zh_Hant", "zh-Hant", "zh", "en") if lang == "zh_Hant" else ("zh", "en")
+
+
+def _script(text: str, stored: str, lang: Lang) -> str:
+    # Simplified article text shown to a Traditional reader is converted (cached, never stored).
+    return to_traditional(text) if lang == "zh_Hant" and stored == "zh" else text
 
 
 def pick(texts: Mapping[str, str], lang: Lang) -> str:
-    """Text in ``lang``, else the other language, else any language present."""
-    for code in (lang, _other_language(lang)):
+    """Text for a ``lang`` reader: their language, else the other one, else any language
+    present; Simplified text is shown in Traditional characters to a ``zh_Hant`` reader."""
+    for code in _fallbacks(lang):
         value = texts.get(code)
         if value and value.strip():
-            return value
+            return _script(value, code, lang)
     return next((v for v in texts.values() if v and v.strip()), "")
 
 
 def content_language(article: ArticleView, lang: Lang) -> Lang:
-    """The language the article is shown in for a reader of ``lang``."""
-    if article.title.get(lang, "").strip():
-        return lang
-    if article.title.get(_other_language(lang), "").strip():
-        return _other_language(lang)
+    """The language the article is shown in for a reader of ``lang`` (Chinese text read by a
+    zh_Hant reader counts as zh_Hant: it is shown converted)."""
+    for code in _fallbacks(lang):
+        if article.title.get(code, "").strip():
+            if code == "en":
+                return "en"
+            return "zh_Hant" if lang == "zh_Hant" else "zh"
     return lang
 
 
@@ -112,7 +125,7 @@ def language_note(article: ArticleView, tr: Translator) -> str | None:
     shown = content_language(article, tr.lang)
     if shown == tr.lang:
         return None
-    if shown == "zh":
+    if is_chinese(shown):
         return _("Shown in Chinese — there is no English version.")
     return _("Shown in English — there is no Chinese version.")
 

@@ -113,7 +113,9 @@ def _compose_detail(
     if first and parts.summary:
         blocks.append(parts.summary)
     if section is not None:
-        blocks.append(section + ("\n" + chunk if chunk else ""))
+        # Expandable: the detail view opens compact and the reader expands the analysis in place.
+        quoted = f"<blockquote expandable>{chunk}</blockquote>" if chunk else ""
+        blocks.append(section + ("\n" + quoted if quoted else ""))
     if parts.footer:
         blocks.append(parts.footer)
     return "\n\n".join(blocks)
@@ -133,7 +135,8 @@ def _layout(article: ArticleView, tr: Translator) -> _Layout:
     """
     analysis = pick(article.analysis, content_language(article, tr.lang))
     section = "📝 <b>" + escape(_section_title(tr, 999, 999)) + "</b>"
-    newline = 1  # the "\n" between the section heading and the chunk
+    # The "\n" between the section heading and the chunk, and the blockquote tags around it.
+    newline = 1 + len("<blockquote expandable></blockquote>")
     parts = _detail_parts(article, tr, 0)
     first_limit = 0
     for summary_max in _DETAIL_SUMMARY_STEPS:

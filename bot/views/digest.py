@@ -18,14 +18,31 @@ from storage.schemas import ArticleView
 
 
 def render_digest(
-    articles: Sequence[ArticleView], lang: str, tz: tzinfo | str, now: datetime
+    articles: Sequence[ArticleView],
+    lang: str,
+    tz: tzinfo | str,
+    now: datetime,
+    *,
+    hidden: int = 0,
 ) -> Rendered:
-    """The daily digest: :func:`render_article_list` under a localized dated header."""
+    """The daily digest: :func:`render_article_list` under a localized dated header.
+
+    ``hidden``: how many top articles the chat's filters removed; the footer says so, so a
+    digest shorter than the chosen count is explained. Ages show as dates: the message is
+    rendered once for many chats, whose local time differs.
+    """
     tr = translator(lang)
     _ = tr.gettext
     footer = "<i>{}</i>".format(
         escape(_("📖 read · ↗ share · /settings to change time, count or language"))
     )
+    if hidden:
+        note = tr.ngettext(
+            "🔇 Your filters left out {n} article. /filters shows them.",
+            "🔇 Your filters left out {n} articles. /filters shows them.",
+            hidden,
+        ).format(n=hidden)
+        footer = f"<i>{escape(note)}</i>\n{footer}"
     text, keyboard = render_article_list(
         digest_header(lang, tz, now), articles, lang, footer_html=footer
     )
@@ -45,11 +62,12 @@ def render_channel_digest(
     text, _keyboard = render_article_list(
         digest_header(lang, tz, now), articles, lang, footer_html=footer
     )
-    links = [article_deep_link(a, bot_username) for a in articles]
-    read = [InlineKeyboardButton(f"📖 {i}", url=link) for i, link in enumerate(links, 1)]
+    # Labelled with the article numbers the list shows (#42), like every other list.
+    links = [(a.id, article_deep_link(a, bot_username)) for a in articles]
+    read = [InlineKeyboardButton(f"📖 {n}", url=link) for n, link in links]
     share = [
-        InlineKeyboardButton(f"↗ {i}", url="https://t.me/share/url?" + urlencode({"url": link}))
-        for i, link in enumerate(links, 1)
+        InlineKeyboardButton(f"↗ {n}", url="https://t.me/share/url?" + urlencode({"url": link}))
+        for n, link in links
     ]
     rows: list[list[InlineKeyboardButton]] = []
     for start in range(0, len(articles), LIST_ROW):

@@ -1,9 +1,9 @@
 """Translations and locale-aware formatting.
 
 Catalogs live in ``locales/<catalog>/LC_MESSAGES/messages.{po,mo}`` (domain ``messages``),
-with catalog names ``en`` and ``zh_Hans``. The bot itself only knows two language codes,
-``"en"`` and ``"zh"`` (:mod:`bot.rules`); everything locale-specific (catalog directory, Babel
-locale) hangs off those codes here so the rest of the code never spells ``zh_Hans_CN``.
+with catalog names ``en``, ``zh_Hans`` and ``zh_Hant``. The bot itself only knows the codes
+``"en"``, ``"zh"`` and ``"zh_Hant"`` (:mod:`bot.rules`); everything locale-specific (catalog
+directory, Babel locale) hangs off those codes here so the rest never spells ``zh_Hans_CN``.
 
 Renderers take a :class:`Translator` (``tr = translator(lang)``) and alias its methods locally::
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -38,17 +39,22 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 
 from bot import digest_time
-from bot.rules import Lang, is_language, language_from_code
+from bot.rules import Lang, is_chinese, is_language, language_from_code
 
 DOMAIN: Final = "messages"
 LOCALES_DIR: Final[Path] = Path(__file__).resolve().parents[2] / "locales"
 
 # Catalog directory per language (what `pybabel init -l ...` created).
-CATALOGS: Final[dict[Lang, str]] = {"en": "en", "zh": "zh_Hans"}
-# Babel locale used for dates and numbers; zh_Hans_CN gives mainland conventions.
-BABEL_LOCALES: Final[dict[Lang, str]] = {"en": "en", "zh": "zh_Hans_CN"}
+CATALOGS: Final[dict[Lang, str]] = {"en": "en", "zh": "zh_Hans", "zh_Hant": "zh_Hant"}
+# Babel locale used for dates and numbers; zh_Hans_CN gives mainland conventions, zh_Hant_TW
+# Taiwan's (the same standard OpenCC's s2twp converts article text to).
+BABEL_LOCALES: Final[dict[Lang, str]] = {
+    "en": "en",
+    "zh": "zh_Hans_CN",
+    "zh_Hant": "zh_Hant_TW",
+}
 # Endonyms: shown as-is in every UI language, so a lost user can still find their own.
-LANGUAGE_NAMES: Final[dict[Lang, str]] = {"en": "English", "zh": "中文"}
+LANGUAGE_NAMES: Final[dict[Lang, str]] = {"en": "English", "zh": "简体中文", "zh_Hant": "繁體中文"}
 
 
 def N_(message: str) -> str:
@@ -115,6 +121,14 @@ class Translator:
     # ``tr._("...")`` also works: pybabel matches the last name of a dotted call.
     _ = gettext
 
+    def marked(self, message: str) -> str:
+        """Translate a string marked with :func:`N_` elsewhere (a table entry, a variable).
+
+        ``_()`` only ever gets literals (a test scans for that); this is the one way to
+        translate a msgid that was extracted where it was marked.
+        """
+        return self.translations.gettext(message)
+
     @property
     def locale(self) -> Locale:
         return babel_locale(self.lang)
@@ -124,7 +138,7 @@ _translators: dict[Lang, Translator] = {}
 
 
 def translator(lang: str) -> Translator:
-    """Translator for ``lang`` ("en"/"zh"; anything else is resolved like a Telegram code)."""
+    """Translator for ``lang`` ("en"/"zh"/"zh_Hant"; else resolved like a Telegram code)."""
     code: Lang = lang if is_language(lang) else (language_from_code(lang) or "en")
     found = _translators.get(code)
     if found is None:
@@ -206,13 +220,33 @@ def format_utc_offset(zone: tzinfo, at: datetime) -> str:
     return f"UTC{sign}{hours:02d}:{mins:02d}"
 
 
+def zone_city(name: str, lang: str) -> str | None:
+    """The zone's city in ``lang`` ('Shanghai' / '上海' / '台北'); None for UTC and offsets."""
+    if name in ("UTC", "Etc/UTC") or name.startswith("UTC"):
+        return None
+    try:
+        return str(
+            get_timezone_location(get_zone(name), locale=babel_locale(lang), return_city=True)
+        )
+    except (LookupError, UnknownLocaleError):
+        return name
+
+
 def timezone_label(name: str, lang: str, at: datetime) -> str:
-    """'Shanghai (UTC+08:00)' / '上海 (UTC+08:00)'; unknown zones show their raw name."""
-    zone = get_zone(name)
-    city = name
-    if name not in ("UTC", "Etc/UTC"):
-        try:
-            city = get_timezone_location(zone, locale=babel_locale(lang), return_city=True)
-        except (LookupError, UnknownLocaleError):
-            city = name
-    return f"{city} ({format_utc_offset(zone, at)})"
+    """The zone named once: "Shanghai time (UTC+08:00)" / "上海时间（UTC+08:00）"; "UTC+05:30".
+
+    A fixed offset or UTC is its own name, so it is never followed by itself in brackets.
+    """
+    offset = format_utc_offset(get_zone(name), at)
+    if offset == "UTC+00:00" and name in ("UTC", "Etc/UTC"):
+        return "UTC"
+    city = zone_city(name, lang)
+    if city is None:
+        return offset
+    _ = translator(lang).gettext
+    return _("{city} time ({offset})").format(city=city, offset=offset)
+
+
+def join_items(items: Sequence[str], lang: str) -> str:
+    """Items of a list in one line: 'a, b, c' in English, 'a、b、c' in Chinese."""
+    return ("、" if is_chinese(lang) else ", ").join(items)

@@ -36,6 +36,19 @@ class Notice(enum.Enum):
     TIME_SET = "time_set"
     TIMEZONE_SET = "timezone_set"
     COUNT_SET = "count_set"
+    NO_RESULTS_TYPED = "no_results_typed"
+    BAD_KEYWORD = "bad_keyword"
+    TOO_MANY_KEYWORDS = "too_many_keywords"
+    BAD_SCORE = "bad_score"
+    MUTE_USAGE = "mute_usage"
+    MUTETAG_USAGE = "mutetag_usage"
+    KEYWORD_MUTED = "keyword_muted"
+    KEYWORD_UNMUTED = "keyword_unmuted"
+    TAG_MUTED = "tag_muted"
+    TAG_UNMUTED = "tag_unmuted"
+    MIN_SCORE_SET = "min_score_set"
+    NOT_TEXT = "not_text"
+    ADDRESSED_EMPTY = "addressed_empty"
     CHANNELS_PRIVATE_ONLY = "channels_private_only"
 
 
@@ -54,6 +67,26 @@ _NOTICES: Final[dict[Notice, str]] = {
     Notice.TAG_USAGE: N_("Which tag? E.g. /tag research — or send /tags to browse."),
     Notice.SEARCH_USAGE: N_("What should I look for? E.g. /search robots"),
     Notice.NO_RESULTS: N_("Nothing found for “{query}”."),
+    Notice.NO_RESULTS_TYPED: N_(
+        "Nothing found for “{query}”. Try other words, see the best articles with /top, "
+        "or browse topics with /tags."
+    ),
+    Notice.BAD_KEYWORD: N_("Please send a plain word or phrase of 1 to 64 characters."),
+    Notice.TOO_MANY_KEYWORDS: N_("You have muted 30 keywords already. Remove one with /unmute."),
+    Notice.BAD_SCORE: N_("Please send a number from 0 to 100, e.g. /minscore 60 (0 turns it off)."),
+    Notice.MUTE_USAGE: N_("Which word? E.g. /mute crypto — /filters shows what is muted."),
+    Notice.MUTETAG_USAGE: N_("Which tag? E.g. /mutetag policy — /tags lists them."),
+    Notice.KEYWORD_MUTED: N_(
+        "🔇 Articles mentioning “{value}” are left out of your digest and lists."
+    ),
+    Notice.KEYWORD_UNMUTED: N_("🔊 “{value}” is no longer muted."),
+    Notice.TAG_MUTED: N_("🔇 Articles tagged “{value}” are left out of your digest and lists."),
+    Notice.TAG_UNMUTED: N_("🔊 The tag “{value}” is no longer muted."),
+    Notice.MIN_SCORE_SET: N_("✅ Minimum score: {value}."),
+    Notice.NOT_TEXT: N_(
+        "I read words: send a few to search the news (e.g. chips), or /help for everything."
+    ),
+    Notice.ADDRESSED_EMPTY: N_("Yes? Add a few words to search, e.g. @{bot} chips — or /help."),
     Notice.UNKNOWN_COMMAND: N_(
         "Sorry, I don't know that command. Send /help to see what I can do."
     ),
@@ -63,12 +96,12 @@ _NOTICES: Final[dict[Notice, str]] = {
     Notice.NO_ARTICLES: N_("No articles yet — please check back later."),
     Notice.STALE_BUTTON: N_("This button has expired. Please send the command again."),
     Notice.ERROR: N_("Something went wrong on our side. Please try again in a moment."),
-    Notice.SUBSCRIBED: N_("✅ Subscribed! Your digest arrives every day at {time} ({zone})."),
+    Notice.SUBSCRIBED: N_("✅ Subscribed! Your digest arrives every day at {time}, {zone}."),
     Notice.ALREADY_SUBSCRIBED: N_("You are already subscribed. Change the time with /time."),
     Notice.UNSUBSCRIBED: N_("🔕 Unsubscribed. Send /subscribe any time to come back."),
     Notice.NOT_SUBSCRIBED: N_("You are not subscribed. Send /subscribe to get the digest."),
     Notice.LANGUAGE_SET: N_("✅ Language set to {language}."),
-    Notice.TIME_SET: N_("✅ The digest will arrive at {time} ({zone})."),
+    Notice.TIME_SET: N_("✅ The digest will arrive at {time}, {zone}."),
     Notice.TIMEZONE_SET: N_("✅ Time zone set to {zone}."),
 }
 
@@ -98,7 +131,7 @@ def _notice(
             count,
         )
         return esc(message).format(count=count)
-    template = esc(_(_NOTICES[notice]))
+    template = esc(tr.marked(_NOTICES[notice]))
     return template.format_map(_Defaulting(safe))
 
 

@@ -88,7 +88,8 @@ def render_article_rich(
     paragraphs = _paragraphs(pick(article.analysis, shown))
     if paragraphs:
         body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-        parts.append(f"<details><summary>📝 {escape(_('Analysis'))}</summary>{body}</details>")
+        label = escape(_("Analysis"))  # outside the f-string, where pybabel sees it
+        parts.append(f"<details><summary>📝 {label}</summary>{body}</details>")
     if article.ai_generated or analysis_generated(article, shown):
         notice = escape(_("⚠️ AI-generated content, for reference only."))
         parts.append(f"<footer><i>{notice}</i></footer>")

@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton
 from bot.rules import LANGUAGES, MAX_ARTICLE_COUNT, MIN_ARTICLE_COUNT
 from bot.views import callbacks as cb
 from bot.views.common import Rendered, button, button_rows, markup
-from bot.views.i18n import LANGUAGE_NAMES, Translator, timezone_label, translator
+from bot.views.i18n import LANGUAGE_NAMES, Translator, join_items, timezone_label, translator
 from bot.views.paging import escape, truncate
 from storage.schemas import ChatSettings
 
@@ -51,9 +51,16 @@ def render_settings(settings: ChatSettings, now: datetime | None = None) -> Rend
     if now is not None:
         zone = escape(timezone_label(settings.timezone, tr.lang, now))
     followed = (
-        escape(", ".join(truncate(n, 40) for n in settings.followed_tag_names[:20]))
+        escape(
+            _("only {tags}").format(
+                tags=join_items(
+                    [truncate(n, 40, escaper=str) for n in settings.followed_tag_names[:20]],
+                    tr.lang,
+                )
+            )
+        )
         if settings.followed_tag_names
-        else escape(_("none"))
+        else escape(_("all topics (you follow no tags)"))
     )
     state = _("on") if settings.subscribed else _("off")
     lines = [
@@ -64,7 +71,7 @@ def render_settings(settings: ChatSettings, now: datetime | None = None) -> Rend
         escape(_("⏰ Digest time: {time}")).format(time=settings.digest_time),
         escape(_("🔢 Articles per digest: {count}")).format(count=settings.article_count),
         escape(_("🔔 Daily digest: {state}")).format(state=escape(state)),
-        escape(_("🏷 Followed tags: {tags}")).format(tags=followed),
+        escape(_("🏷 Topics: {tags}")).format(tags=followed),
     ]
     rows = [
         [
@@ -82,7 +89,10 @@ def render_settings(settings: ChatSettings, now: datetime | None = None) -> Rend
             ),
             button(_("🏷 Tags"), cb.OpenSettings("tags")),
         ],
-        [button(_("📰 Digest now"), cb.DigestNow())],
+        [
+            button(_("🔇 Filters"), cb.OpenSettings("flt")),
+            button(_("📰 Digest now"), cb.DigestNow()),
+        ],
     ]
     return "\n".join(lines), markup(rows)
 

@@ -48,12 +48,12 @@ def render_stats(
     lines.append(escape(_("Subscribed chats: {n}").format(n=format_number(total, lang))))
     for chat_lang, kind, n in sorted(subscribers, key=lambda row: (-row[2], row[1])):
         language = LANGUAGE_NAMES[chat_lang] if is_language(chat_lang) else _("not chosen yet")
-        kind_name = _(_CHAT_KINDS[kind]) if kind in _CHAT_KINDS else kind
+        kind_name = tr.marked(_CHAT_KINDS[kind]) if kind in _CHAT_KINDS else kind
         lines.append(escape(f"• {language} · {kind_name}: {format_number(n, lang)}"))
     lines.append(escape(_("Deactivated chats: {n}").format(n=format_number(report.inactive, lang))))
     lines.append(escape(_("Articles: {n}").format(n=format_number(articles, lang))))
     states = ", ".join(
-        f"{_(_OUTBOX_STATES.get(state, state))} {format_number(n, lang)}"
+        tr.marked(_OUTBOX_STATES.get(state, state)) + " " + format_number(n, lang)
         for state, n in report.states.items()
         if n
     )

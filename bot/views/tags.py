@@ -17,9 +17,17 @@ TAGS_PER_PAGE: Final = 10
 
 
 def render_tags(
-    tags: Sequence[TagInfo], followed: set[int] | frozenset[int], lang: str, page: int = 0
+    tags: Sequence[TagInfo],
+    followed: set[int] | frozenset[int],
+    lang: str,
+    page: int = 0,
+    *,
+    days: int = 7,
 ) -> Rendered:
-    """Tag list with 'open' and 'follow/unfollow' buttons, ``TAGS_PER_PAGE`` per page."""
+    """Tag list with 'open' and 'follow/unfollow' buttons, ``TAGS_PER_PAGE`` per page.
+
+    Counts cover the last ``days`` days, the same window /tag lists, and the screen says so.
+    """
     tr = translator(lang)
     _ = tr.gettext
     ngettext = tr.ngettext
@@ -28,9 +36,19 @@ def render_tags(
     pages = max(1, -(-len(tags) // TAGS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = tags[page * TAGS_PER_PAGE : (page + 1) * TAGS_PER_PAGE]
+    window = ngettext(
+        "Articles per tag in the last {n} day.", "Articles per tag in the last {n} days.", days
+    ).format(n=days)
+    scope = (
+        _("Your digest covers only the topics you follow (✅).")
+        if followed
+        else _("You follow no tags, so your digest covers every topic.")
+    )
     lines = [
         "🏷 <b>{}</b>".format(escape(_("Tags"))),
-        escape(_("Follow tags to see more of what you like. Tap a name to see its articles.")),
+        escape(window),
+        escape(scope),
+        escape(_("Follow a tag to get only these topics. Tap a name to see its articles.")),
         "",
     ]
     rows: list[list[InlineKeyboardButton]] = []

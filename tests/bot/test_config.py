@@ -27,7 +27,7 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch, settings: Se
         ("DIGESTBOT_DEFAULT_TIMEZONE", "Mars/Base", "IANA time zone"),
         ("DIGESTBOT_DEFAULT_DIGEST_TIME", "25:99", "HH:MM"),
         ("DIGESTBOT_ADMIN_IDS", "12,abc", "integer"),
-        ("DIGESTBOT_DEFAULT_LANGUAGE", "fr", "'en' or 'zh'"),
+        ("DIGESTBOT_DEFAULT_LANGUAGE", "fr", "'en', 'zh' or 'zh_Hant'"),
         ("DIGESTBOT_FEED_INTERVAL", "5", "greater than or equal to 60"),
     ],
 )

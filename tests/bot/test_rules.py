@@ -21,10 +21,14 @@ from bot.rules import (
         ("en", "zh-hans", "zh", "en"),
         (None, "zh", "en", "zh"),
         (None, "zh-hans", "en", "zh"),
-        (None, "zh-hant", "en", "zh"),
+        (None, "zh-hant", "en", "zh_Hant"),
         (None, "zh-CN", "en", "zh"),
-        (None, "zh-TW", "en", "zh"),
-        (None, "zh_HK", "en", "zh"),
+        (None, "zh-TW", "en", "zh_Hant"),
+        (None, "zh_HK", "en", "zh_Hant"),
+        (None, "zh-mo", "en", "zh_Hant"),
+        (None, "zh-Hant-TW", "en", "zh_Hant"),
+        (None, "zh-Hans-HK", "en", "zh"),
+        ("zh_Hant", "en", "en", "zh_Hant"),
         (None, "de", "zh", "en"),
         (None, "en-US", "zh", "en"),
         (None, None, "zh", "zh"),
@@ -41,10 +45,12 @@ def test_resolve_language(
 
 
 def test_languages_and_codes() -> None:
-    assert LANGUAGES == ("en", "zh")
-    assert is_language("zh") and not is_language("zh-CN") and not is_language(None)
+    assert LANGUAGES == ("en", "zh", "zh_Hant")
+    assert is_language("zh") and is_language("zh_Hant") and not is_language("zh-CN")
+    assert not is_language(None)
     assert language_from_code(None) is None and language_from_code("  ") is None
-    assert language_from_code("ZH_tw") == "zh" and language_from_code("pt-BR") == "en"
+    assert language_from_code("ZH_tw") == "zh_Hant" and language_from_code("pt-BR") == "en"
+    assert language_from_code("zh-sg") == "zh"
 
 
 def test_utf16_len_counts_surrogate_pairs() -> None:

@@ -249,7 +249,7 @@ def test_start_chinese_top_detail_next_page_and_share(
     chooser = next_bot_message(driver, send(driver, "/language"))
     chooser_id = chooser.get_attribute("data-id")
     count = len(bot_messages(driver))
-    button(chooser, "中文").click()
+    button(chooser, "简体中文").click()
 
     def confirmed_in_chinese(d: WebDriver) -> bool:
         # The language message is edited in place, or the bot confirms in a new message.
@@ -272,7 +272,7 @@ def test_start_chinese_top_detail_next_page_and_share(
 
     # Open the first article's detail view.
     before = len(bot_messages(driver))
-    button(top, "📖 1").click()
+    button(top, re.compile(r"^📖 \d+$")).click()
     detail = next_bot_message(driver, before)
     detail_text = detail.find_element(By.CSS_SELECTOR, ".body").text
     assert has_chinese(detail_text)
@@ -305,6 +305,45 @@ def test_start_chinese_top_detail_next_page_and_share(
     )
     assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
     shots(driver, "6-phone-360")
+
+
+def test_subscribe_conversation_in_traditional_chinese(
+    sandbox_url: str, browser: WebDriver, shots: Callable[[WebDriver, str], Path]
+) -> None:
+    """A 繁體中文 user: /start, tap 訂閱, tap 台北 — two taps to 08:00 Taipei time."""
+    driver = browser
+    driver.get(sandbox_url)
+    wait(driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "page")
+    driver.find_element(By.CSS_SELECTOR, "#new-user summary").click()
+    driver.find_element(By.ID, "user-name").send_keys("美玲")
+    driver.find_element(By.CSS_SELECTOR, "#user-lang option[value='zh-hant']").click()
+    driver.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+    wait(
+        driver,
+        lambda d: "美玲" in d.find_element(By.ID, "user-select").text,
+        "the new user to be selected",
+    )
+    welcome = next_bot_message(driver, send(driver, "/start"))
+    wait(driver, lambda d: "訂閱" in welcome.text, "the welcome in Traditional Chinese")
+    message_id = welcome.get_attribute("data-id")
+    button(welcome, "🔔 訂閱").click()
+
+    def edited(needle: str) -> Callable[[WebDriver], WebElement | None]:
+        def find(d: WebDriver) -> WebElement | None:
+            node = d.find_element(By.CSS_SELECTOR, f"#messages article[data-id='{message_id}']")
+            return node if needle in node.text else None
+
+        return find
+
+    subscribed = wait(driver, edited("訂閱成功"), "the subscribe reply")
+    shots(driver, "zh-hant-1-subscribed")
+    button(subscribed, "台北").click()
+    taipei = wait(driver, edited("台北時間（UTC+08:00）"), "Taipei chosen")
+    text = taipei.find_element(By.CSS_SELECTOR, ".body").text
+    assert "08:00" in text and "第一份摘要" in text, text
+    assert not any(ch in text for ch in "发们这时"), "Traditional characters only"
+    assert "✓ 台北" in [b.text for b in taipei.find_elements(By.CSS_SELECTOR, ".kb-btn")]
+    shots(driver, "zh-hant-2-taipei")
 
 
 def test_rich_detail_shows_its_table_and_a_collapsible_analysis(

@@ -18,6 +18,11 @@ def _chat(bot: Harness, chat_id: int) -> Chat:
 async def test_commands_menu_is_published_in_both_languages(bot: Harness) -> None:
     english = {c["command"]: c["description"] for c in bot.fake.commands_for("en")}
     chinese = {c["command"]: c["description"] for c in bot.fake.commands_for("zh")}
+    for code in ("en", "zh", ""):  # what people see before Start, within Telegram's limits
+        description = bot.fake.description_for(code) or ""
+        short = bot.fake.description_for(code, short=True) or ""
+        assert 0 < len(description) <= 512 and 0 < len(short) <= 120
+    assert "摘要" in (bot.fake.description_for("zh") or "")
     assert {"start", "top", "settings", "language", "help"} <= set(english)
     assert set(english) == set(chinese)
     assert english["top"] != chinese["top"]
@@ -40,8 +45,8 @@ async def test_subscribe_and_unsubscribe_in_a_private_chat(bot: Harness) -> None
 async def test_language_switch_changes_interface_and_articles(bot: Harness) -> None:
     ann = bot.fake.create_user("Ann", language_code="en")
     picker = await bot.command(ann, ann, "/language")
-    assert {"English", "中文"} <= {b["text"].lstrip("✓ ") for b in picker.buttons}
-    await bot.press(ann, ann, picker, "中文")
+    assert {"English", "简体中文", "繁體中文"} <= {b["text"].lstrip("✓ ") for b in picker.buttons}
+    await bot.press(ann, ann, picker, "简体中文")
     assert _chat(bot, ann.id).language == "zh"
     helped = await bot.command(ann, ann, "/help")
     assert "订阅" in (helped.text or "")
@@ -83,7 +88,7 @@ async def test_settings_screen_buttons_edit_in_place(bot: Harness) -> None:
     back = bot.fake.get_message(ann, screen.message_id)
     assert "7" in (back.text or "") and len(bot.fake.bot_messages(ann)) == 1
     await bot.press(ann, ann, back, "🌐 Language")
-    await bot.press(ann, ann, bot.fake.get_message(ann, screen.message_id), "中文")
+    await bot.press(ann, ann, bot.fake.get_message(ann, screen.message_id), "简体中文")
     assert "设置" in (bot.fake.get_message(ann, screen.message_id).text or "")
 
 

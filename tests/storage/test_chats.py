@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from storage import chats
+from storage.filters import get_filters, set_tag_muted, update_filters
 from storage.models import Chat
 from tests.factories import upsert_tag
 
@@ -61,8 +62,14 @@ def test_following_twice_is_harmless_and_migration_keeps_tags(any_engine: Engine
             chats.set_tag_followed(session=session, chat_id=-1, tag_id=tag.id, followed=True)
         session.commit()
         assert chats.followed_tag_ids(session=session, chat_id=-1) == {tag.id}
+        update_filters(session=session, chat_id=-1, keywords=["crypto"], min_score=40)
+        set_tag_muted(session=session, chat_id=-1, tag_id=tag.id, muted=True)
+        session.commit()
         chats.migrate_chat(session=session, old_id=-1, new_id=-1001)
         session.commit()
+        moved_filters = get_filters(session=session, chat_id=-1001)  # filters move too
+        assert moved_filters.keywords == ("crypto",) and moved_filters.min_score == 40
+        assert moved_filters.muted_tag_ids == {tag.id}
         assert chats.get_chat(session=session, chat_id=-1) is None
         moved = chats.get_chat(session=session, chat_id=-1001)
         assert moved is not None and moved.type == "supergroup" and moved.language == "zh"

@@ -25,7 +25,7 @@ from bot.content.records import (
     describe_validation_error,
     validate_record,
 )
-from bot.rules import LANGUAGES
+from bot.rules import TEXT_LANGUAGES
 from storage.enrichment import GENERATED, TRANSLATED, SourceArticle
 from storage.generated import Enriched, GeneratedText
 
@@ -72,7 +72,7 @@ def lacking(source: SourceArticle, tag_slugs: list[str]) -> Wanted:
     origins: dict[str, str] = {}
     for name in TEXT_FIELDS:
         have: dict[str, str] = getattr(source, name)
-        missing: list[str] = [lang for lang in LANGUAGES if not have.get(lang, "").strip()]
+        missing: list[str] = [lang for lang in TEXT_LANGUAGES if not have.get(lang, "").strip()]
         if not missing:
             continue
         texts[name] = missing
@@ -106,7 +106,7 @@ def json_schema(wanted: Wanted) -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "required": list(SCORE_NAMES),
-            "properties": {name: _text_map(list(LANGUAGES)) for name in SCORE_NAMES},
+            "properties": {name: _text_map(list(TEXT_LANGUAGES)) for name in SCORE_NAMES},
         }
     if wanted.tags is not None:
         properties["tags"] = {"type": "array", "items": {"type": "string", "enum": wanted.tags}}
@@ -127,7 +127,7 @@ def answer_shape(wanted: Wanted) -> dict[str, Any]:
     if wanted.scores:
         shape["scores"] = {name: "<integer 0-100>" for name in SCORE_NAMES}
         shape["rationale"] = {
-            name: {lang: f"<one line: why this {name} score, in {lang}>" for lang in LANGUAGES}
+            name: {lang: f"<one line: why this {name} score, in {lang}>" for lang in TEXT_LANGUAGES}
             for name in SCORE_NAMES
         }
     if wanted.tags is not None:
@@ -204,7 +204,7 @@ def _check_rationale(answer: _Answer) -> list[GeneratedText]:
     texts = []
     for name in SCORE_NAMES:
         lines = answer.rationale.get(name, {})
-        for lang in LANGUAGES:
+        for lang in TEXT_LANGUAGES:
             line = " ".join(lines.get(lang, "").split())
             if not line:
                 raise InvalidAnswer(f"rationale.{name}.{lang}: missing")

@@ -235,7 +235,7 @@ async def test_event_stream_delivers_new_bot_messages_and_edits(
             # The user's own message came first, then the bot's answer.
             assert events[0]["message"]["text"] == "/language"
             buttons = [b for row in bot_message["reply_markup"]["inline_keyboard"] for b in row]
-            chinese = next(b for b in buttons if b["text"] == "中文")
+            chinese = next(b for b in buttons if b["text"] == "简体中文")
             answer = await _json(
                 await client.post(
                     f"/sandbox/api/chats/{user_id}/press",

@@ -41,7 +41,9 @@ class _TelegramHTML(HTMLParser):
             href = dict(attrs).get("href")
             if names != ["href"] or not href or not href.startswith(("http://", "https://")):
                 self.errors.append(f"bad <a> attributes {attrs}")
-        elif attrs:
+        elif tag == "blockquote" and attrs not in ([], [("expandable", None)]):
+            self.errors.append(f"unexpected attributes on <blockquote>: {attrs}")
+        elif attrs and tag != "blockquote":
             self.errors.append(f"unexpected attributes on <{tag}>: {attrs}")
         if tag in self.stack and tag != "span":
             self.errors.append(f"nested <{tag}>")

@@ -24,4 +24,5 @@ def test_digest_has_read_share_and_settings_buttons() -> None:
     _text, keyboard = render_digest([article], "en", "UTC", NOW)
     assert keyboard is not None
     labels = [b.text for row in keyboard.inline_keyboard for b in row]
-    assert labels == ["📖 1", "↗ 1", "⚙️ Settings"]
+    # Buttons carry the number /article and /share accept: the article's id.
+    assert labels == [f"📖 {article.id}", f"↗ {article.id}", "⚙️ Settings"]

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
 ZH_PO = LOCALES / "zh_Hans" / "LC_MESSAGES" / "messages.po"
+HANT_PO = LOCALES / "zh_Hant" / "LC_MESSAGES" / "messages.po"
 EN_PO = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
 # Must match the Makefile's `pybabel extract -k _ -k N_ -k ngettext:1,2 ... bot handlers`.
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None, "ngettext": (1, 2)}
@@ -63,15 +64,16 @@ def test_pot_is_up_to_date_with_the_code() -> None:
     assert not stale, f"run `make i18n` — strings no longer in the code: {stale}"
 
 
-@pytest.mark.parametrize("po", [EN_PO, ZH_PO], ids=["en", "zh_Hans"])
+@pytest.mark.parametrize("po", [EN_PO, ZH_PO, HANT_PO], ids=["en", "zh_Hans", "zh_Hant"])
 def test_catalogs_contain_every_pot_msgid(po: Path) -> None:
     missing = sorted(_catalog_msgids(POT) - _catalog_msgids(po))
     assert not missing, f"run `make i18n-update` — {po.parent.parent.name} lacks: {missing}"
 
 
-def test_every_msgid_translated_in_chinese() -> None:
-    with ZH_PO.open("rb") as fp:
-        catalog = read_po(fp, locale="zh_Hans")
+@pytest.mark.parametrize("po", [ZH_PO, HANT_PO], ids=["zh_Hans", "zh_Hant"])
+def test_every_msgid_translated_in_chinese(po: Path) -> None:
+    with po.open("rb") as fp:
+        catalog = read_po(fp, locale=po.parent.parent.name)
     pot_ids = _catalog_msgids(POT)
     problems: list[str] = []
     for message in catalog:
@@ -89,7 +91,7 @@ def _fields(text: str) -> set[str]:
     return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("po", [EN_PO, ZH_PO], ids=["en", "zh_Hans"])
+@pytest.mark.parametrize("po", [EN_PO, ZH_PO, HANT_PO], ids=["en", "zh_Hans", "zh_Hant"])
 def test_translations_keep_placeholders_and_markup_free(po: Path) -> None:
     with po.open("rb") as fp:
         catalog = read_po(fp)
@@ -118,7 +120,8 @@ def test_translator_translates_and_falls_back() -> None:
     assert zh.gettext("Settings") == "设置"
     assert en.gettext("Settings") == "Settings"
     assert zh.gettext("a string nobody translated") == "a string nobody translated"
-    assert translator("zh-TW").lang == "zh"
+    assert translator("zh-TW").lang == "zh_Hant"
+    assert translator("zh-CN").lang == "zh"
     assert translator("xx").lang == "en"
     assert translator("zh") is zh  # cached
 
@@ -178,7 +181,11 @@ def test_format_number() -> None:
 def test_timezone_label() -> None:
     winter = datetime(2026, 1, 15, tzinfo=UTC)
     summer = datetime(2026, 7, 15, tzinfo=UTC)
-    assert timezone_label("Asia/Shanghai", "en", winter) == "Shanghai (UTC+08:00)"
-    assert timezone_label("Asia/Shanghai", "zh", winter) == "上海 (UTC+08:00)"
-    assert timezone_label("Europe/Berlin", "en", summer) == "Berlin (UTC+02:00)"
-    assert timezone_label("UTC", "en", summer) == "UTC (UTC+00:00)"
+    assert timezone_label("Asia/Shanghai", "en", winter) == "Shanghai time (UTC+08:00)"
+    assert timezone_label("Asia/Shanghai", "zh", winter) == "上海时间（UTC+08:00）"
+    assert timezone_label("Asia/Taipei", "zh_Hant", winter) == "台北時間（UTC+08:00）"
+    assert timezone_label("Europe/Berlin", "en", summer) == "Berlin time (UTC+02:00)"
+    # UTC and fixed offsets are their own names: never "UTC (UTC+00:00)".
+    assert timezone_label("UTC", "en", summer) == "UTC"
+    assert timezone_label("UTC+05:30", "en", summer) == "UTC+05:30"
+    assert timezone_label("UTC+05:30", "zh", summer) == "UTC+05:30"

@@ -25,24 +25,26 @@ def test_list_of_ten_maximal_articles_fits(lang: str) -> None:
     for header in (
         top_header(lang),
         latest_header(lang),
-        tag_header(make_tag(1, "<x>" * 100, "标" * 300), lang),
+        tag_header(make_tag(1, "<x>" * 100, "标" * 300), lang, 7),
         search_header("&" * 500, lang),
         digest_header(lang, "Asia/Shanghai", NOW),
     ):
         text, keyboard = render_article_list(header, articles, lang)
         assert_rendered((text, keyboard))
-        assert "<b>10. " in text
+        assert f"<b>#{articles[-1].id} · " in text
     text, keyboard = render_digest(articles, lang, "Asia/Shanghai", NOW)
     assert_rendered((text, keyboard))
     buttons = list(all_buttons(keyboard))
-    assert [b.text for b in buttons if b.text.startswith("📖")] == [f"📖 {i}" for i in range(1, 11)]
+    assert [b.text for b in buttons if b.text.startswith("📖")] == [f"📖 {a.id}" for a in articles]
     assert len([b for b in buttons if b.text.startswith("↗")]) == 10
 
 
 def test_list_content(seed: ArticleView) -> None:
     text, keyboard = render_article_list(top_header("en"), [seed, seed], "en")
     assert_rendered((text, keyboard))
-    assert "<b>1. Two Markets&#x27; Margin" in text and "<b>2. " in text
+    # Items are numbered by the id /article and /share take, and show their age.
+    assert "<b>#7 · Two Markets&#x27; Margin" in text
+    assert "🕒 " in text
     assert "🔥 65 · ⭐ 65 · 💥 60" in text
     assert "Finance AI, Product Launch, Research" in text
     assert "…" in text  # the long summary is cut at a word boundary
@@ -53,7 +55,7 @@ def test_list_content(seed: ArticleView) -> None:
         "sh:7",
     ]
     zh = render_article_list(latest_header("zh"), [seed], "zh")[0]
-    assert "金融AI, 产品发布, 研究" in zh and "最新文章" in zh
+    assert "金融AI、产品发布、研究" in zh and "最新文章" in zh
 
 
 def test_digest_header_is_localized() -> None:

@@ -33,14 +33,15 @@ def test_settings_screen() -> None:
     )
     text, keyboard = render_settings(view, NOW)
     assert_rendered((text, keyboard))
-    assert "English" in text and "Shanghai (UTC+08:00)" in text and "08:00" in text
+    assert "English" in text and "Shanghai time (UTC+08:00)" in text and "08:00" in text
+    assert "only Finance AI" in text  # following restricts: the words say so
     assert "&lt;R&amp;D&gt;" in text and "on" in text
     data = {b.callback_data for b in all_buttons(keyboard)}
     assert {"set:lang", "set:tz", "set:time", "set:cnt", "sub:0", "set:tags", "dg:now"} <= data
     zh = replace(view, language="zh", subscribed=False, followed_tag_names=())
     text, keyboard = render_settings(zh)
     assert_rendered((text, keyboard))
-    assert "中文" in text and "关闭" in text and "无" in text
+    assert "简体中文" in text and "关闭" in text and "全部话题" in text
     assert "sub:1" in {b.callback_data for b in all_buttons(keyboard)}
 
 
@@ -49,7 +50,7 @@ def test_pickers(lang: str) -> None:
     text, keyboard = render_language_picker(lang, current="zh")
     assert_rendered((text, keyboard))
     labels = [b.text for b in all_buttons(keyboard)]
-    assert "English" in labels and "✓ 中文" in labels
+    assert "English" in labels and "✓ 简体中文" in labels and "繁體中文" in labels
 
     text, keyboard = render_count_picker(lang, current=5)
     assert_rendered((text, keyboard))
