@@ -112,10 +112,6 @@ def source_article(*, session: Session, article_id: int) -> SourceArticle | None
     return _source_articles(session, [article_id]).get(article_id)
 
 
-def tag_slugs(*, session: Session) -> list[str]:
-    return list(session.exec(select(Tag.slug).order_by(col(Tag.slug))))
-
-
 # --- the queue ---------------------------------------------------------------------------
 
 

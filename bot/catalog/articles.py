@@ -29,6 +29,7 @@ from bot.digest_time import get_zone
 from bot.hanzi import variants
 from storage import articles as article_store
 from storage import chats as chat_store
+from storage import tags as tag_store
 from storage.db import session_scope
 from storage.filters import FilterSpec
 from storage.ranking import latest_article_ids
@@ -124,15 +125,13 @@ def tag_articles(
     since, now = _tag_window(deps)
     with session_scope(deps.engine) as session:
         if tag_id is not None:
-            tags = article_store.tags_with_counts(session=session, since=since, until=now)
+            tags = tag_store.tags_with_counts(session=session, since=since, until=now)
             tag = next((t for t in tags if t.id == tag_id), None)
         else:
-            tag = article_store.find_tag(session=session, text=name or "", since=since, until=now)
+            tag = tag_store.find_tag(session=session, text=name or "", since=since, until=now)
             if tag is None and name:
                 simplified = variants(name)[-1]
-                tag = article_store.find_tag(
-                    session=session, text=simplified, since=since, until=now
-                )
+                tag = tag_store.find_tag(session=session, text=simplified, since=since, until=now)
         if tag is None:
             return None
         ids = top_for_tags(
@@ -151,7 +150,7 @@ def tags(deps: Deps, *, chat_id: int) -> tuple[list[TagInfo], frozenset[int]]:
     since, now = _tag_window(deps)
     with session_scope(deps.engine) as session:
         followed = chat_store.followed_tag_ids(session=session, chat_id=chat_id)
-        listed = article_store.tags_with_counts(session=session, since=since, until=now)
+        listed = tag_store.tags_with_counts(session=session, since=since, until=now)
         return listed, frozenset(followed)
 
 

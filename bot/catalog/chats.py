@@ -21,9 +21,9 @@ from bot.rules import (
     language_from_code,
     resolve_language,
 )
-from storage import articles as article_store
 from storage import chats as chat_store
 from storage import planning
+from storage import tags as tag_store
 from storage.db import session_scope
 from storage.models import Chat
 from storage.schemas import ChatSettings
@@ -45,7 +45,7 @@ def _snapshot(session: Session, chat: Chat, language: str) -> ChatSettings:
         tag.names.get(language)
         or (to_traditional(tag.names.get("zh", "")) if language == "zh_Hant" else "")
         or tag.slug
-        for tag in article_store.tags_with_counts(session=session)
+        for tag in tag_store.tags_with_counts(session=session)
         if tag.id in followed
     )
     return ChatSettings(
@@ -155,7 +155,7 @@ def set_tag_followed(
     deps: Deps, *, chat_id: int, language: str, tag_id: int, followed: bool
 ) -> ChatSettings | SettingError:
     with session_scope(deps.engine) as session:
-        if all(tag.id != tag_id for tag in article_store.tags_with_counts(session=session)):
+        if all(tag.id != tag_id for tag in tag_store.tags_with_counts(session=session)):
             return SettingError.UNKNOWN_TAG
         chat_store.set_tag_followed(
             session=session, chat_id=chat_id, tag_id=tag_id, followed=followed

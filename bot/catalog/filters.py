@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from bot.context import Deps
 from bot.rules import ascii_int
-from storage import articles as article_store
 from storage import filters as filter_store
+from storage import tags as tag_store
 from storage.db import session_scope
 from storage.schemas import ChatFilters
 
@@ -35,7 +35,7 @@ def _with_names(session: Session, filters: ChatFilters, lang: str) -> ChatFilter
     shown = "zh" if lang == "zh_Hant" else lang  # the view converts the script
     named = tuple(
         (tag.id, tag.names.get(shown) or tag.slug)
-        for tag in article_store.tags_with_counts(session=session)
+        for tag in tag_store.tags_with_counts(session=session)
         if tag.id in filters.muted_tag_ids
     )
     return replace(filters, muted_tags=named)
@@ -117,9 +117,9 @@ def set_tag_muted(
     """Mute or unmute a tag given by id (buttons) or by slug or name (commands)."""
     with session_scope(deps.engine) as session:
         if name is not None:
-            found = article_store.find_tag(session=session, text=name)
+            found = tag_store.find_tag(session=session, text=name)
             tag_id = found.id if found else None
-        elif all(t.id != tag_id for t in article_store.tags_with_counts(session=session)):
+        elif all(t.id != tag_id for t in tag_store.tags_with_counts(session=session)):
             tag_id = None
         if tag_id is None:
             return FilterError.UNKNOWN_TAG

@@ -15,11 +15,12 @@ from bot.catalog.ranking import ranked_article_ids
 from bot.config import Settings
 from bot.context import Deps
 from storage import instances, leases, outbox, planning, runs
-from storage.articles import article_views, count_articles, tag_slugs
+from storage.articles import article_views, count_articles
 from storage.chats import count_inactive_chats, digest_subscriptions, subscriber_counts
 from storage.db import session_scope
 from storage.runs import RunSummary
 from storage.schemas import DryRunKind, RunReport, StatsReport, StatusReport
+from storage.tags import tag_slugs
 from storage.types import utcnow
 
 __all__ = ["DryRunKind", "RunReport", "StatsReport", "StatusReport", "dry_run", "stats_report"]

@@ -13,12 +13,11 @@ from storage.articles import (
     article_id_for_external,
     article_views,
     count_articles,
-    find_tag,
     get_article_view,
-    tags_with_counts,
     upsert_article,
 )
 from storage.models import Article, ArticleText, Tag
+from storage.tags import find_tag, tags_with_counts
 from tests.factories import make_article, upsert_tag
 
 SHANGHAI = timezone(timedelta(hours=8))

@@ -319,13 +319,13 @@ def test_postgres_chinese_terms_use_the_gram_index(postgres_engine: Engine) -> N
         s.rollback()
 
 
-def test_downgrade_and_upgrade_of_0006(any_engine: Engine) -> None:
+def test_downgrade_and_upgrade_of_0007(any_engine: Engine) -> None:
     from alembic import command
 
     with Session(any_engine) as s:
         article_id = add_article(s, {"zh": ("大模型融资热潮", "", "")})
-    command.downgrade(alembic_config(any_engine), "0005")
-    assert current_revision(any_engine) == "0005"
+    command.downgrade(alembic_config(any_engine), "0006")
+    assert current_revision(any_engine) == "0006"
     upgrade(any_engine)
     with Session(any_engine) as s:
         # Existing texts get their grams from the upgrade itself.

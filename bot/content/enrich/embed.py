@@ -16,6 +16,7 @@ from storage import enrichment as queue
 from storage import stories
 from storage.db import session_scope
 from storage.stories import StoryCandidate, story_candidates
+from storage.tags import tag_slugs
 
 if TYPE_CHECKING:
     from bot.content.enrich.worker import Newsroom
@@ -81,7 +82,7 @@ def describe_due(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, str
     """(article id, title, what it would be asked for) of each due article, for --dry-run."""
     rows = []
     with session_scope(engine) as session:
-        slugs = queue.tag_slugs(session=session)
+        slugs = sorted(tag_slugs(session=session).values())
         for article_id in ids:
             source = queue.source_article(session=session, article_id=article_id)
             if source is None:

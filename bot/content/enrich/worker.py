@@ -43,6 +43,7 @@ from storage.db import session_scope
 from storage.enrichment import SourceArticle
 from storage.generated import Enriched
 from storage.models import Enrichment
+from storage.tags import tag_slugs
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class Newsroom:
             ):
                 return None
             source = queue.source_article(session=session, article_id=article_id)
-            slugs = queue.tag_slugs(session=session)
+            slugs = sorted(tag_slugs(session=session).values())
         if source is None:
             return None
         return source, lacking(source, slugs)

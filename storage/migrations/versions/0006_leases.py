@@ -7,8 +7,8 @@ lease, which counts as expired: the next recovery applies the sending policy to 
 ``bot_instance``: one row per running process (id chosen at start, host, pid, roles, last
 heartbeat) for ``digestbot status`` and for telling live owners from dead ones.
 
-Revision ID: 0005
-Revises: 0008
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-26 12:00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0008"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

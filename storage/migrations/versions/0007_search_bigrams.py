@@ -11,8 +11,8 @@ The ``'simple'`` tsvector cannot do this: it keeps a Chinese run as one "word".
 Both backends: ``ix_chat_due`` gains (timezone, digest_time), so the planner's
 ``INSERT ... SELECT`` for one (zone, time, due) group reads only that group's index range.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26 12:00:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
