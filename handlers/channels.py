@@ -98,15 +98,9 @@ async def list_channels(update: Update, context: BotContext) -> None:
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         await notify(update, context, Notice.CHANNELS_PRIVATE_ONLY)
         return
-    found = await blocking(channels.channels_of, context.deps, user_id=user.id)
-    shown: list[tuple[ChatSettings, str]] = []
-    for ref in found:
-        if await _administers(context, ref.chat_id, user.id):
-            current = await blocking(
-                chats.chat_settings, context.deps, chat_id=ref.chat_id, language=context.lang
-            )
-            if current is not None:
-                shown.append((current, ref.title))
+    shown = await channels.channels_administered(
+        context.deps, context.bot, user_id=user.id, language=context.lang
+    )
     await send(update, render_channel_list(shown, context.lang, context.deps.clock()))
 
 

@@ -148,11 +148,11 @@ def digest_subscriptions(*, session: Session) -> list[tuple[str | None, tuple[in
     ]
 
 
-def channels_added_by(*, session: Session, user_id: int) -> list[Chat]:
-    """Active channels ``user_id`` made the bot an administrator of, by title."""
+def active_channels(*, session: Session) -> list[Chat]:
+    """Every active channel the bot is in, by title (who administers each is Telegram's to say)."""
     rows = session.exec(
         select(Chat)
-        .where(col(Chat.added_by) == user_id, Chat.type == "channel", col(Chat.active))
+        .where(Chat.type == "channel", col(Chat.active))
         .order_by(col(Chat.title), col(Chat.id))
     )
     return list(rows)

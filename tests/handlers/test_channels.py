@@ -105,6 +105,60 @@ async def test_only_current_admins_change_a_channel(bot: Harness) -> None:
     assert "AI Daily" not in (listing.text or "")
 
 
+async def test_a_second_admin_who_did_not_add_the_bot_sees_and_changes_the_channel(
+    bot: Harness,
+) -> None:
+    boss = bot.fake.create_user("Boss", language_code="en")
+    alice = bot.fake.create_user("Alice", language_code="en")
+    mallory = bot.fake.create_user("Mallory", language_code="en")
+    channel = bot.fake.create_channel("AI Daily", creator=boss, admins=[alice])
+    channel.members[mallory.id] = "member"  # subscribed to the channel, not an administrator
+    await bot.command(boss, boss, "/start")
+    await _set_up(bot, boss, channel)
+    await bot.command(alice, alice, "/start")
+    listing = await bot.command(alice, alice, "/channels")
+    assert "AI Daily" in (listing.text or "") and "on · 08:00" in (listing.text or "")
+    await bot.press(alice, alice, listing, "⚙️ AI Daily")
+    screen = bot.fake.get_message(alice, listing.message_id)
+    assert "Daily digest: on" in (screen.text or "")
+    assert await _press(bot, alice, screen, cb.ChannelAction(channel.id, "o", "0")) == ""
+    assert "Daily digest: off" in (bot.fake.get_message(alice, listing.message_id).text or "")
+    current = chats.chat_settings(bot.deps, chat_id=channel.id, language="en")
+    assert current is not None and not current.subscribed
+    # A member who is not an administrator sees no channel and cannot change it.
+    await bot.command(mallory, mallory, "/start")
+    nothing = await bot.command(mallory, mallory, "/channels")
+    assert "no channel" in (nothing.text or "") and not nothing.buttons
+    # Alice demoted: gone from her list at once.
+    channel.members[alice.id] = "member"
+    listing = await bot.command(alice, alice, "/channels")
+    assert "AI Daily" not in (listing.text or "")
+
+
+async def test_a_channel_telegram_cannot_answer_for_is_left_out(bot: Harness) -> None:
+    boss = bot.fake.create_user("Boss", language_code="en")
+    kept = bot.fake.create_channel("AI Daily", creator=boss)
+    gone = bot.fake.create_channel("ML Weekly", creator=boss)
+    await bot.command(boss, boss, "/start")
+    await _set_up(bot, boss, kept)
+    await bot.fake.add_bot_to_channel(gone, boss)
+    await bot.fake.next_bot_message(boss, timeout=10)  # ML Weekly's setup message
+    gone.bot_status = "kicked"  # removed while the bot was not listening: no update, still active
+
+    def checks() -> list[str]:
+        """The channels getChatMember was asked about for Boss."""
+        return [
+            str(r.params.get("chat_id"))
+            for r in bot.fake.requests_for("getChatMember")
+            if str(r.params.get("user_id")) == str(boss.id)
+        ]
+
+    before = len(checks())
+    listing = await bot.command(boss, boss, "/channels")
+    assert "AI Daily" in (listing.text or "") and "ML Weekly" not in (listing.text or "")
+    assert sorted(checks()[before:]) == sorted([str(kept.id), str(gone.id)])
+
+
 async def test_demoting_the_bot_stops_the_digest_and_tells_the_admin(bot: Harness) -> None:
     boss = bot.fake.create_user("Boss", language_code="en")
     channel = bot.fake.create_channel("AI Daily", creator=boss)
