@@ -57,6 +57,12 @@ async def resolve_locale(update: object, context: BotContext) -> None:
     )
 
 
+def chat_id_of(update: Update) -> int:
+    """The chat a settings update acts on (every such handler runs for updates with a chat)."""
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
 def argument(context: BotContext) -> str:
     return " ".join(context.args or []).strip()
 

@@ -16,6 +16,7 @@ from handlers.common import (
     CallbackHandler,
     argument,
     blocking,
+    chat_id_of,
     edit,
     may_change_settings,
     notify,
@@ -32,11 +33,6 @@ _ERRORS = {
 }
 
 
-def _chat_id(update: Update) -> int:
-    assert update.effective_chat is not None
-    return update.effective_chat.id
-
-
 async def filters_screen(context: BotContext, chat_id: int) -> Rendered:
     found = await blocking(
         filter_service.chat_filters, context.deps, chat_id=chat_id, lang=context.lang
@@ -45,7 +41,7 @@ async def filters_screen(context: BotContext, chat_id: int) -> Rendered:
 
 
 async def show_filters(update: Update, context: BotContext) -> None:
-    await send(update, await filters_screen(context, _chat_id(update)))
+    await send(update, await filters_screen(context, chat_id_of(update)))
 
 
 async def _answer(
@@ -81,7 +77,7 @@ async def mute(update: Update, context: BotContext) -> None:
         result = await blocking(
             filter_service.mute_keyword,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             text=word,
         )
@@ -94,7 +90,7 @@ async def unmute(update: Update, context: BotContext) -> None:
         result = await blocking(
             filter_service.unmute_keyword,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             text=word,
         )
@@ -107,7 +103,7 @@ async def _tag_command(update: Update, context: BotContext, muted: bool) -> None
         result = await blocking(
             filter_service.set_tag_muted,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             name=name,
             muted=muted,
@@ -131,7 +127,7 @@ async def minscore(update: Update, context: BotContext) -> None:
         result = await blocking(
             filter_service.set_min_score,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             text=value,
         )
@@ -146,7 +142,7 @@ async def on_min_score(update: Update, context: BotContext, data: cb.SetMinScore
         result = await blocking(
             filter_service.set_min_score,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             text=str(data.score),
         )
@@ -158,7 +154,7 @@ async def on_own_language(update: Update, context: BotContext, data: cb.SetOwnLa
         result = await blocking(
             filter_service.set_own_language_only,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             on=data.on,
         )
@@ -170,7 +166,7 @@ async def on_mute_tag(update: Update, context: BotContext, data: cb.MuteTag) -> 
         result = await blocking(
             filter_service.set_tag_muted,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             tag_id=data.tag_id,
             muted=data.mute,
@@ -183,7 +179,7 @@ async def on_clear_keywords(update: Update, context: BotContext, data: cb.ClearK
         result = await blocking(
             filter_service.unmute_keyword,
             context.deps,
-            chat_id=_chat_id(update),
+            chat_id=chat_id_of(update),
             lang=context.lang,
             text="",
         )

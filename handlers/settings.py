@@ -32,6 +32,7 @@ from handlers.common import (
     CommandCallback,
     argument,
     blocking,
+    chat_id_of,
     edit,
     may_change_settings,
     notify,
@@ -48,11 +49,6 @@ _ERRORS = {
     SettingError.BAD_LANGUAGE: Notice.ERROR,
     SettingError.UNKNOWN_TAG: Notice.STALE_BUTTON,
 }
-
-
-def _chat_id(update: Update) -> int:
-    assert update.effective_chat is not None
-    return update.effective_chat.id
 
 
 def settings_screen(context: BotContext, settings: ChatSettings) -> Rendered:
@@ -108,10 +104,10 @@ async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None
         return
     if on:  # in a forum the digest goes to the topic /subscribe came from (None: General)
         await blocking(
-            channels.set_topic, context.deps, chat_id=_chat_id(update), thread_id=topic_of(update)
+            channels.set_topic, context.deps, chat_id=chat_id_of(update), thread_id=topic_of(update)
         )
     current = await blocking(
-        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+        chats.chat_settings, context.deps, chat_id=chat_id_of(update), language=context.lang
     )
     if update.callback_query is None and current is not None and current.subscribed == on:
         notice = Notice.ALREADY_SUBSCRIBED if on else Notice.NOT_SUBSCRIBED
@@ -120,7 +116,7 @@ async def _set_subscribed(update: Update, context: BotContext, on: bool) -> None
     result = await blocking(
         chats.set_subscribed,
         context.deps,
-        chat_id=_chat_id(update),
+        chat_id=chat_id_of(update),
         language=context.lang,
         subscribed=on,
     )
@@ -135,7 +131,7 @@ async def language(update: Update, context: BotContext) -> None:
     if await too_long(update, context, choice) or not await may_change_settings(update, context):
         return
     result = await blocking(
-        chats.set_language, context.deps, chat_id=_chat_id(update), language=choice
+        chats.set_language, context.deps, chat_id=chat_id_of(update), language=choice
     )
     if isinstance(result, SettingError):
         await send(update, render_language_picker(context.lang, context.lang))
@@ -145,7 +141,7 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def settings(update: Update, context: BotContext) -> None:
     current = await blocking(
-        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+        chats.chat_settings, context.deps, chat_id=chat_id_of(update), language=context.lang
     )
     assert current is not None
     await send(update, settings_screen(context, current))
@@ -164,7 +160,7 @@ def _text_setting(
         if not await may_change_settings(update, context):
             return
         result = await blocking(
-            setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+            setter, context.deps, chat_id=chat_id_of(update), language=context.lang, text=value
         )
         await _apply(update, context, result, notice, value)
 
@@ -193,13 +189,13 @@ def _subscribed_screen(context: BotContext, result: ChatSettings | SettingError)
 
 async def _open_picker(update: Update, context: BotContext, screen: str) -> None:
     current = await blocking(
-        chats.chat_settings, context.deps, chat_id=_chat_id(update), language=context.lang
+        chats.chat_settings, context.deps, chat_id=chat_id_of(update), language=context.lang
     )
     assert current is not None
     if screen == "tags":
-        rendered = await tag_handlers.tags_screen(context, _chat_id(update), 0)
+        rendered = await tag_handlers.tags_screen(context, chat_id_of(update), 0)
     elif screen == "flt":
-        rendered = await filter_handlers.filters_screen(context, _chat_id(update))
+        rendered = await filter_handlers.filters_screen(context, chat_id_of(update))
     else:
         rendered = _picker(context, current, screen)
     if update.callback_query is not None:
@@ -222,7 +218,7 @@ async def on_subscribe(update: Update, context: BotContext, data: cb.Subscribe) 
 async def on_language(update: Update, context: BotContext, data: cb.SetLanguage) -> None:
     if await may_change_settings(update, context):
         result = await blocking(
-            chats.set_language, context.deps, chat_id=_chat_id(update), language=data.lang
+            chats.set_language, context.deps, chat_id=chat_id_of(update), language=data.lang
         )
         await _apply(update, context, result, Notice.LANGUAGE_SET)
 
@@ -258,7 +254,7 @@ async def _onboard(
     if not await may_change_settings(update, context):
         return
     result = await blocking(
-        setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+        setter, context.deps, chat_id=chat_id_of(update), language=context.lang, text=value
     )
     screen = _subscribed_screen(context, result)
     if screen is None:
@@ -281,7 +277,7 @@ async def _button_setting(
 ) -> None:
     if await may_change_settings(update, context):
         result = await blocking(
-            setter, context.deps, chat_id=_chat_id(update), language=context.lang, text=value
+            setter, context.deps, chat_id=chat_id_of(update), language=context.lang, text=value
         )
         await _apply(update, context, result, Notice.ERROR, value)
 
