@@ -5,7 +5,7 @@ Times are aware UTC (``UTCDateTime``). Telegram chat ids do not fit 32 bits, hen
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -17,6 +17,21 @@ class Article(SQLModel, table=True):
         # Ranking scans a time window and orders by a weighted score: the covering index lets
         # it read scores straight from the index instead of the table.
         Index("ix_article_rank", "published_at", "hot", "quality", "impact", "id"),
+        # The same for live articles only: ranking skips duplicates (``duplicate_of IS NULL``),
+        # and a partial index keeps that filter inside an index-only scan (migration 0009).
+        # ``duplicate_of`` (always NULL here) is a column too: SQLite counts an index as
+        # covering only if it holds every column the query names, its WHERE's included.
+        Index(
+            "ix_article_rank_live",
+            "published_at",
+            "hot",
+            "quality",
+            "impact",
+            "id",
+            "duplicate_of",
+            sqlite_where=text("duplicate_of IS NULL"),
+            postgresql_where=text("duplicate_of IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
