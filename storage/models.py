@@ -32,6 +32,15 @@ class Article(SQLModel, table=True):
             sqlite_where=text("duplicate_of IS NULL"),
             postgresql_where=text("duplicate_of IS NULL"),
         ),
+        # Duplicates only ("also covered by" looks them up by ``duplicate_of IN (...)``): an
+        # index holding the NULLs too made SQLite read the whole table for the ranking's
+        # ``duplicate_of IS NULL`` once ANALYZE counted NULLs as distinct values (migration 0009).
+        Index(
+            "ix_article_duplicate_of",
+            "duplicate_of",
+            sqlite_where=text("duplicate_of IS NOT NULL"),
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -51,9 +60,7 @@ class Article(SQLModel, table=True):
     scores_generated: bool = False
     # Another article telling the same story (the first one imported): lists show only that one,
     # "also covered by" this article's source. No foreign key (see migration 0004).
-    duplicate_of: int | None = Field(
-        default=None, sa_column=Column(Integer, index=True, nullable=True)
-    )
+    duplicate_of: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
     modified_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime()))
 
