@@ -26,7 +26,11 @@ rechecked with ILIKE. With GIN statistics the planner chooses between the index 
 and walking article ids newest first until ``SEARCH_CANDIDATES`` matches (common terms). Only
 CJK terms made of characters outside those classes (e.g. fullwidth Latin letters, when no
 other term has a key) fall back to ILIKE over every text (a sequential scan). No extension is
-needed (``pg_trgm`` would not serve 1- and 2-character terms).
+needed (``pg_trgm`` would not serve 1- and 2-character terms). A term made only of such
+caseless characters is looked for with ``strpos`` (what ILIKE finds, without lower-casing each
+text). The score only orders candidates of equal (title, relevance), so only the candidates
+tied with or ahead of the page's last one are joined to ``article`` (a few hundred primary-key
+probes for a common term instead of SEARCH_CANDIDATES).
 """
 
 from __future__ import annotations
@@ -247,7 +251,7 @@ def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
             grams, exact = term_grams(term)
             if _GRAM_RUN.fullmatch(term):
                 # No character with a case: strpos finds what ILIKE would, without lower-casing
-                # every text it reads (most of a common term's cost after the heap visits).
+                # every text it reads.
                 params[f"s{i}"] = term
                 contains = f"strpos(t.{{}}, :s{i}) > 0"
             else:

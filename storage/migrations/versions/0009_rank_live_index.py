@@ -10,7 +10,8 @@ covering only when it holds every column the query names, its WHERE's included).
 ``ix_article_duplicate_of`` keeps only duplicates (``IS NOT NULL``; "also covered by" asks
 ``duplicate_of IN (...)``, which implies it). Holding every NULL, it let SQLite answer the
 ranking's ``duplicate_of IS NULL`` from it once ANALYZE had counted the NULLs as distinct values
-(about 40 rows expected per value): a walk over the whole table instead of the window. ``ix_article_rank`` stays for queries that do not filter duplicates.
+(about 40 rows expected per value): a walk over the whole table instead of the window.
+``ix_article_rank`` stays for queries that do not filter duplicates (``latest_article_ids``).
 
 Revision ID: 0009
 Revises: 0008
