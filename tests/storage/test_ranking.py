@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, literal, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from bot.config import Settings
@@ -133,6 +133,30 @@ def test_explicit_tags_override_followed_tags(any_engine: Engine) -> None:
         assert top(s, 1, tag_ids=[chips], exclude_delivered=False) == [c]
         assert top(s, None, tag_ids=[chips, llm]) == [a, c]
         assert top(s, None, tag_ids=[]) == []
+
+
+def test_one_tag_with_a_muted_tag_filter(any_engine: Engine) -> None:
+    """One tag (joined on SQLite) and a filter's own subquery on article_tag together."""
+    with Session(any_engine) as s:
+        llm = add_tag(s, "llm")
+        chips = add_tag(s, "chips")
+        a = add_article(s, hot=90, tags=(llm,))
+        b = add_article(s, hot=80, tags=(llm, chips))
+        add_article(s, hot=70, tags=(chips,))
+        add_chat(s, 1, follows=(llm,))
+        s.commit()
+        muted = ~(
+            select(literal(1))
+            .where(
+                col(ArticleTag.article_id) == col(Article.id),
+                col(ArticleTag.tag_id).in_([chips]),
+            )
+            .exists()
+        )
+        assert top(s, None, tag_ids=[llm]) == [a, b]
+        assert top(s, None, tag_ids=[llm], extra=[muted]) == [a]
+        assert top(s, 1, extra=[muted]) == [a]
+        assert top(s, None, tag_ids=[chips], extra=[muted]) == []
 
 
 def test_weights_change_the_order(any_engine: Engine) -> None:
