@@ -114,9 +114,9 @@ _SQLITE_RANGE_STARTS = text(
 ).bindparams(bindparam("until", type_=UTCDateTime()))
 
 
-def row_ranges(*, session: Session, until: datetime, size: int) -> list[RowRange] | None:
-    """SQLite: ranges of the table holding about ``size`` due chats each, one transaction
-    each; PostgreSQL: None (transactions by group).
+def row_ranges(*, session: Session, until: datetime, size: int, due: int) -> list[RowRange] | None:
+    """SQLite: ranges of the table holding about ``size`` of the ``due`` chats each, one
+    transaction each; PostgreSQL: None (transactions by group).
 
     A SQLite transaction writes out every page it touched, and a group's chats are spread
     over the whole table, so a transaction per group rewrote every ``chat`` page once per
@@ -125,6 +125,9 @@ def row_ranges(*, session: Session, until: datetime, size: int) -> list[RowRange
     """
     if session.get_bind().dialect.name != "sqlite":
         return None
+    if due <= size:
+        # One range: no need to number the due chats (a sort of all of them).
+        return [_SQLITE_ALL]
     starts = [int(r) for r in session.scalars(_SQLITE_RANGE_STARTS, {"until": until, "size": size})]
     lows = [_SQLITE_ALL.low, *starts]
     highs = [*(low - 1 for low in starts), _SQLITE_ALL.high]

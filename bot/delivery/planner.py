@@ -132,8 +132,9 @@ def plan_once(
     result = PlanResult()
     with session_scope(engine) as session:
         groups = planning.due_groups(session=session, until=now + ahead)
+        due = sum(group.chats for group in groups)
         ranges = (
-            planning.row_ranges(session=session, until=now + ahead, size=batch_size)
+            planning.row_ranges(session=session, until=now + ahead, size=batch_size, due=due)
             if groups
             else None
         )
