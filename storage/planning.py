@@ -135,7 +135,10 @@ def row_ranges(*, session: Session, until: datetime, size: int, due: int) -> lis
 
 
 # PostgreSQL: lock the group's chats (skipping those another planner holds), insert their rows
-# and advance the same chats, in one statement.
+# and advance the same chats, in one statement. The update takes the locked ids as an array:
+# always chat_pkey probes, where a join may hash the whole chat table once the statistics know
+# the group is large (found with EXPLAIN). Not ctid: a chat changed just before our lock is
+# locked in a version this statement's snapshot does not see; by id the update follows it.
 _PG_PLAN = text(
     "WITH c AS (SELECT c.id FROM chat AS c WHERE "
     + _GROUP_WHERE
@@ -146,7 +149,8 @@ _PG_PLAN = text(
     "CAST(:states AS VARCHAR[]), CAST(:reasons AS TEXT[])) AS r(local_date, due_at, state, reason) "
     "ORDER BY c.id, r.local_date "
     "ON CONFLICT (chat_id, local_date) DO NOTHING RETURNING state), "
-    "upd AS (UPDATE chat SET next_digest_at = :following FROM c WHERE chat.id = c.id "
+    "upd AS (UPDATE chat SET next_digest_at = :following "
+    "WHERE chat.id = ANY(ARRAY(SELECT c.id FROM c)) "
     "RETURNING 1) "
     "SELECT 's:' || state, count(*) FROM ins GROUP BY state "
     "UNION ALL SELECT 'chats', count(*) FROM upd"
