@@ -1,12 +1,17 @@
-"""Set-based digest planning: one ``INSERT ... SELECT`` and one ``UPDATE`` per due group.
+"""Set-based digest planning: the database fans each due group's rows out over its chats.
 
 Chats that share a time zone, a digest time and a ``next_digest_at`` (a *group*: in practice a
 few hundred groups however many chats) get identical delivery rows, so the planner works out a
 group's rows once in Python (DST arithmetic) and the database fans them out over the group's
-chats in one statement, instead of binding and converting a row of parameters per chat.
+chats, instead of binding and converting a row of parameters per chat.
 
-A group's rows (normally one; two when older occurrences were missed) go in as arrays:
-``unnest`` on PostgreSQL, ``json_each`` on SQLite. Callers own the transaction.
+* PostgreSQL: one statement per group; its rows (normally one; two when older occurrences were
+  missed) go in as arrays (``unnest``).
+* SQLite: one ``INSERT ... SELECT`` and one ``UPDATE`` per transaction for every group at once
+  (a JSON array of groups, ``json_each``), over one range of the chat table
+  (``row_ranges``): a SQLite transaction writes out every page it touched, and a group's chats
+  are spread over the whole table.
+Callers own the transaction.
 
 Two planners at once:
 * PostgreSQL: one statement whose CTE locks the group's chats ``FOR UPDATE SKIP LOCKED`` and
