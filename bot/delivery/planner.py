@@ -236,7 +236,7 @@ class DeliveryService:
         self.grace = grace if grace is not None else catchup_grace(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # Only the elected sender broadcasts; a standby plans and recovers (see instances).
+        # Only the elected leader plans and broadcasts; a standby recovers (see instances).
         self.sending = sending
         self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
@@ -289,12 +289,12 @@ class DeliveryService:
         )
         if healed:
             _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
-        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
-        # Channels due within the look-ahead are about to be planned: check those too.
-        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
-        result = await asyncio.to_thread(
-            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
-        )
+        result = PlanResult()
+        # A standby recovers and heals (safe anywhere) but leaves planning to the leader:
+        # planning asks Telegram about channel rights, and every request of the bot must stay
+        # within the leader's one rate budget.
+        if self.sending:
+            result = await self._plan(moment)
         self.last_plan = result
         self.last_pass_at = time.monotonic()
         if self.metrics is not None:
@@ -310,6 +310,14 @@ class DeliveryService:
         self.start()
         self.ticked.set()
         return result
+
+    async def _plan(self, moment: datetime) -> PlanResult:
+        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
+        # Channels due within the look-ahead are about to be planned: check those too.
+        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
+        return await asyncio.to_thread(
+            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
+        )
 
     def _next_due(self) -> datetime | None:
         with session_scope(self.engine) as session:
