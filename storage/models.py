@@ -18,7 +18,7 @@ class Article(SQLModel, table=True):
         # it read scores straight from the index instead of the table.
         Index("ix_article_rank", "published_at", "hot", "quality", "impact", "id"),
         # The same for live articles only: ranking skips duplicates (``duplicate_of IS NULL``),
-        # and a partial index keeps that filter inside an index-only scan (migration 0009).
+        # and a partial index keeps that filter inside an index-only scan (migration 0010).
         # ``duplicate_of`` (always NULL here) is a column too: SQLite counts an index as
         # covering only if it holds every column the query names, its WHERE's included.
         Index(
@@ -34,7 +34,7 @@ class Article(SQLModel, table=True):
         ),
         # Duplicates only ("also covered by" looks them up by ``duplicate_of IN (...)``): an
         # index holding the NULLs too made SQLite read the whole table for the ranking's
-        # ``duplicate_of IS NULL`` once ANALYZE counted NULLs as distinct values (migration 0009).
+        # ``duplicate_of IS NULL`` once ANALYZE counted NULLs as distinct values (migration 0010).
         Index(
             "ix_article_duplicate_of",
             "duplicate_of",
@@ -108,7 +108,13 @@ class Chat(SQLModel, table=True):
     # The planner reads one (zone, time, due) group at a time: one range of ix_chat_due.
     __table_args__ = (
         Index("ix_chat_due", "subscribed", "active", "next_digest_at", "timezone", "digest_time"),
-        Index("ix_chat_added_by", "added_by"),
+        # Only channels have an adder: no entry for the rest (migration 0009).
+        Index(
+            "ix_chat_added_by",
+            "added_by",
+            sqlite_where=text("added_by IS NOT NULL"),
+            postgresql_where=text("added_by IS NOT NULL"),
+        ),
     )
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -201,7 +207,14 @@ class Delivery(SQLModel, table=True):
         Index("uq_delivery_chat_date", "chat_id", "local_date", unique=True),
         Index("ix_delivery_state_due", "state", "due_at"),
         Index("ix_delivery_run", "run_id", "state"),
-        Index("ix_delivery_owner", "owner", "state"),
+        # Planned rows are unowned: only claimed rows get an entry (migration 0009).
+        Index(
+            "ix_delivery_owner",
+            "owner",
+            "state",
+            sqlite_where=text("owner IS NOT NULL"),
+            postgresql_where=text("owner IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

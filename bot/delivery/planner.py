@@ -125,41 +125,34 @@ def plan_once(
     ahead: timedelta = timedelta(0),
     batch_size: int = PLAN_BATCH,
 ) -> PlanResult:
-    """Plan every chat due by ``now + ahead``: one INSERT ... SELECT and one UPDATE per
-    (zone, time, due) group, groups committed together up to ``batch_size`` chats per
-    transaction. Safe to run concurrently (see ``storage.planning``)."""
+    """Plan every chat due by ``now + ahead`` set-based (``storage.planning``), about
+    ``batch_size`` chats per transaction: on SQLite a range of the chat table with every group
+    in one INSERT and one UPDATE, on PostgreSQL a batch of groups with one statement each. Safe
+    to run concurrently (see ``storage.planning``)."""
     result = PlanResult()
     with session_scope(engine) as session:
         groups = planning.due_groups(session=session, until=now + ahead)
-    while groups:
-        batch: list[planning.DueGroup] = []
-        chats = 0
-        while groups and (not batch or chats + groups[0].chats <= batch_size):
-            chats += groups[0].chats
-            batch.append(groups.pop(0))
+        due = sum(group.chats for group in groups)
+        ranges = (
+            planning.row_ranges(session=session, until=now + ahead, size=batch_size, due=due)
+            if groups
+            else None
+        )
+    plans = [planning.GroupPlan(group, *_group_rows(group, now, grace)) for group in groups]
+    for rows, batch in _transactions(plans, ranges, batch_size):
         with session_scope(engine) as session:
             outbox.begin_write(session=session)
             if result.run_id is None:
                 result.run_id = runs.create_run(session=session, now=now)
-            planned = skipped = 0
-            for group in batch:
-                rows, following = _group_rows(group, now, grace)
-                done = planning.plan_group(
-                    session=session,
-                    group=group,
-                    rows=rows,
-                    following=following,
-                    run_id=result.run_id,
-                    now=now,
-                )
-                states = done.states
-                group_planned = states.get(outbox.PENDING, 0)
-                planned += group_planned
-                skipped += sum(states.values()) - group_planned
-                result.chats += done.chats
+            done = planning.plan_groups(
+                session=session, plans=batch, rows=rows, run_id=result.run_id, now=now
+            )
+            planned = done.states.get(outbox.PENDING, 0)
+            skipped = sum(done.states.values()) - planned
             runs.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
+        result.chats += done.chats
         result.planned += planned
         result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
@@ -168,6 +161,27 @@ def plan_once(
             runs.delete_run(session=session, run_id=result.run_id)
         result.run_id = None
     return result
+
+
+def _transactions(
+    plans: list[planning.GroupPlan], ranges: list[planning.RowRange] | None, batch_size: int
+) -> list[tuple[planning.RowRange | None, list[planning.GroupPlan]]]:
+    """SQLite: each range of the table with every group. PostgreSQL: the groups in batches of
+    up to ``batch_size`` chats (a larger group alone)."""
+    if ranges is not None:
+        return [(rows, plans) for rows in ranges]
+    chunks: list[tuple[planning.RowRange | None, list[planning.GroupPlan]]] = []
+    batch: list[planning.GroupPlan] = []
+    chats = 0
+    for plan in plans:
+        if batch and chats + plan.group.chats > batch_size:
+            chunks.append((None, batch))
+            batch, chats = [], 0
+        batch.append(plan)
+        chats += plan.group.chats
+    if batch:
+        chunks.append((None, batch))
+    return chunks
 
 
 def _group_rows(

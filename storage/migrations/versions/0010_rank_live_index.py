@@ -13,8 +13,8 @@ ranking's ``duplicate_of IS NULL`` from it once ANALYZE had counted the NULLs as
 (about 40 rows expected per value): a walk over the whole table instead of the window.
 ``ix_article_rank`` stays for queries that do not filter duplicates (``latest_article_ids``).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-26 15:00:00
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
