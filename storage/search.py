@@ -16,11 +16,14 @@ expanded through the ``article_fts_vocab`` term list into the indexed trigrams i
 OR-ed; a 1-character term is matched with LIKE on the stored text (a scan that stops after
 SEARCH_CANDIDATES hits, or a full scan when the character is rare).
 
-PostgreSQL: a GIN index on the weighted ``to_tsvector('simple', ...)`` of each article_text
-row, queried with ``plainto_tsquery`` (which accepts any text). The 'simple' parser splits on
+PostgreSQL: the weighted ``to_tsvector('simple', ...)`` of each article_text row (title A,
+summary B, analysis C) is stored in ``article_text.search_vector`` (migration 0011, a generated
+column) with a GIN index, queried with ``plainto_tsquery`` (which accepts any text); ranking
+and the title test read the stored vector (``ts_rank``; its weight-A lexemes, ``ts_filter``,
+are the title's words), so no match's text is parsed again. The 'simple' parser splits on
 spaces and punctuation only, so Chinese runs become one long "word" and a Chinese substring
 would not match. Queries containing CJK characters use the ``article_text.cjk_grams`` column
-instead (migration 0006: every single CJK character and CJK pair of the row, GIN-indexed): a
+instead (migration 0007: every single CJK character and CJK pair of the row, GIN-indexed): a
 1- or 2-character term is one key, found exactly; a longer term is the AND of its pairs,
 rechecked with ILIKE. With GIN statistics the planner chooses between the index (rare terms)
 and walking article ids newest first until ``SEARCH_CANDIDATES`` matches (common terms). Only
@@ -53,13 +56,8 @@ SEARCH_CANDIDATES = 5000
 MAX_EXPANSION = 256  # trigrams a 2-character term may expand to before LIKE takes over
 TRIGRAM = 3
 
-_PG_VECTOR = (
-    "(setweight(to_tsvector('simple'::regconfig, title), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, summary), 'B') || "
-    "setweight(to_tsvector('simple'::regconfig, analysis), 'C'))"
-)
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
-# Characters with no case that cjk_grams() indexes; must match migration 0006's CJK_RUN.
+# Characters with no case that cjk_grams() indexes; must match migration 0007's CJK_RUN.
 _GRAM_RUN = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+")
 
 
@@ -275,12 +273,14 @@ def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
         )
     else:
         params["query"] = " ".join(terms)
+        # The stored vector (migration 0011), never the expression: re-parsing every match's
+        # texts was most of a common word's cost. Its weight-A lexemes are the title's own.
         matches = (
             "SELECT t.article_id AS id, "
-            "bool_or(to_tsvector('simple'::regconfig, t.title) @@ q.query) AS in_title, "
-            f"max(ts_rank({_PG_VECTOR}, q.query)) AS relevance "
+            "bool_or(ts_filter(t.search_vector, '{a}') @@ q.query) AS in_title, "
+            "max(ts_rank(t.search_vector, q.query)) AS relevance "
             "FROM article_text AS t, plainto_tsquery('simple'::regconfig, :query) AS q(query) "
-            f"WHERE {_PG_VECTOR} @@ q.query GROUP BY t.article_id"
+            "WHERE t.search_vector @@ q.query GROUP BY t.article_id"
         )
     params["candidates"] = SEARCH_CANDIDATES
     return matches + " ORDER BY t.article_id DESC LIMIT :candidates"

@@ -19,9 +19,17 @@ if not isinstance(engine, Engine):
 def include_object(
     obj: object, name: str | None, kind: str, reflected: bool, other: object
 ) -> bool:
-    # Search objects are hand-written in 0002 (FTS5 tables, expression index); autogenerate
-    # must not propose dropping them.
-    return not (name or "").startswith(("article_fts", "ix_article_text_fts"))
+    # Search objects are hand-written in migrations (FTS5 tables, GIN indexes, generated
+    # columns; 0002, 0007, 0011): autogenerate must not propose dropping them.
+    return not (name or "").startswith(
+        (
+            "article_fts",
+            "ix_article_text_fts",
+            "ix_article_text_grams",
+            "cjk_grams",
+            "search_vector",
+        )
+    )
 
 
 with engine.begin() as connection:
