@@ -370,3 +370,11 @@ def move_deliveries(*, session: Session, old_chat_id: int, new_chat_id: int) -> 
         .where(_DELIVERY.c.chat_id == old_chat_id, _DELIVERY.c.local_date.not_in(taken))
         .values(chat_id=new_chat_id)
     )
+
+
+def count_chat_deliveries(*, session: Session, chat_id: int) -> int:
+    """Outbox rows of one chat, whatever their state."""
+    found = session.scalar(
+        select(func.count()).select_from(_DELIVERY).where(_DELIVERY.c.chat_id == chat_id)
+    )
+    return int(found or 0)
