@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     planner_interval: float = Field(default=30.0, ge=5, alias="DIGESTBOT_PLANNER_INTERVAL")
     delivery_workers: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_WORKERS")
-    delivery_batch: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_BATCH")
+    delivery_batch: int = Field(default=64, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_BATCH")
     allow_paid_broadcast: bool = Field(default=False, alias="DIGESTBOT_PAID_BROADCAST")
     rate_overall: float = Field(default=30.0, gt=0, le=1000, alias="DIGESTBOT_RATE_OVERALL")
     rate_group_per_minute: int = Field(
