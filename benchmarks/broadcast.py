@@ -180,9 +180,10 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
     await bot.shutdown()
     engine.dispose()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    batch = args.batch or DeliveryOptions().claim_batch
     print(
         f"digestbot ({'PTB stack' if args.ptb_stack else 'fast path, aiohttp'}, {loop} loop, "
-        f"batch {args.batch or DeliveryOptions().claim_batch}, {make_url(url).get_backend_name()}): "
+        f"batch {batch}, {make_url(url).get_backend_name()}): "
         f"sent {stats.sent} in {stats.elapsed:.2f}s wall, {cpu:.2f}s CPU "
         f"= {1000 * cpu / max(1, stats.sent):.3f} ms CPU/message; renders {sender.builder.renders}"
     )
