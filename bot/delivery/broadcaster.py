@@ -255,7 +255,7 @@ class Broadcaster:
         job = self._jobs.pop(task, None)
         if job is not None:
             self._record(self._outcome_of(task, job), self._stats)
-        if len(self._jobs) <= self.options.workers // 2 or self._stop.is_set():
+        if len(self._jobs) <= self.options.workers // 4 or self._stop.is_set():
             self._wake.set()
 
     def _outcome_of(self, task: asyncio.Task[Outcome | None], job: _Job) -> Outcome | None:
