@@ -222,9 +222,9 @@ class Broadcaster:
                 if not self._jobs:
                     break  # exhausted and nothing in flight
                 if not self._stop.is_set():
-                    # Every worker is busy, or nothing is left to start: sleep until half of
-                    # them are free (``_task_done``), so tasks start, and their ``sending``
-                    # marks commit, in groups rather than one by one.
+                    # Every worker is busy, or nothing is left to start: sleep until three
+                    # quarters of them are free (``_task_done``), so tasks start, and their
+                    # ``sending`` marks commit, in groups rather than one by one.
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self.options.flush_interval):
