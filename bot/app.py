@@ -19,7 +19,7 @@ from bot.content.enrich.jobs import after_import, close_newsroom, install_newsro
 from bot.content.feeds import poll_feeds_async
 from bot.content.importer import make_http_client
 from bot.context import BotContext, Deps, RichSupport
-from bot.delivery.planner import install_jobs, stop_delivery
+from bot.delivery.planner import DeliveryService, install_jobs, stop_delivery
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
 from bot.failures import StartupError
 from bot.metrics import Metrics
@@ -138,7 +138,9 @@ def build_application(
     service = install_jobs(
         application, engine=engine, settings=settings, clock=clock, metrics=metrics
     )
-    _install_feed_job(application, engine=engine, settings=settings, clock=clock, metrics=metrics)
+    _install_feed_job(
+        application, engine=engine, settings=settings, clock=clock, metrics=metrics, leader=service
+    )
     install_newsroom(application, engine=engine, settings=settings, clock=clock)
     if settings.metrics_address is not None:
         host, port = settings.metrics_address
@@ -167,13 +169,17 @@ def _install_feed_job(
     settings: Settings,
     clock: Callable[[], datetime],
     metrics: Metrics,
+    leader: DeliveryService,
 ) -> None:
     """Poll ``DIGESTBOT_FEEDS`` every ``DIGESTBOT_FEED_INTERVAL`` seconds (none: no job); then
-    link duplicates and wake the newsroom."""
+    link duplicates and wake the newsroom. Only the leader polls: N instances would fetch
+    every feed N times and race on its validators and backoff."""
     if not settings.feeds:
         return
 
     async def _feed_job(_context: BotContext) -> None:
+        if not leader.sending:
+            return
         # Failures of one feed are recorded per feed (backoff); anything else reaches the
         # application's error handler.
         with make_http_client() as client:

@@ -175,6 +175,8 @@ async def serve(
                 await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=errors)
             application.bot_data[STANDBY] = False
             await service.set_sending(True)
+            # Plan at once: the old leader may have died before planning what is due now.
+            application.create_task(service.tick(), name="leader-first-pass")
             return
         application.bot_data[STANDBY] = not webhook
         await service.set_sending(False)

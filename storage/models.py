@@ -5,7 +5,7 @@ Times are aware UTC (``UTCDateTime``). Telegram chat ids do not fit 32 bits, hen
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -86,7 +86,13 @@ class Chat(SQLModel, table=True):
     # The planner reads one (zone, time, due) group at a time: one range of ix_chat_due.
     __table_args__ = (
         Index("ix_chat_due", "subscribed", "active", "next_digest_at", "timezone", "digest_time"),
-        Index("ix_chat_added_by", "added_by"),
+        # Only channels have an adder: no entry for the rest (migration 0009).
+        Index(
+            "ix_chat_added_by",
+            "added_by",
+            sqlite_where=text("added_by IS NOT NULL"),
+            postgresql_where=text("added_by IS NOT NULL"),
+        ),
     )
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -179,7 +185,14 @@ class Delivery(SQLModel, table=True):
         Index("uq_delivery_chat_date", "chat_id", "local_date", unique=True),
         Index("ix_delivery_state_due", "state", "due_at"),
         Index("ix_delivery_run", "run_id", "state"),
-        Index("ix_delivery_owner", "owner", "state"),
+        # Planned rows are unowned: only claimed rows get an entry (migration 0009).
+        Index(
+            "ix_delivery_owner",
+            "owner",
+            "state",
+            sqlite_where=text("owner IS NOT NULL"),
+            postgresql_where=text("owner IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

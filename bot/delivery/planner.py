@@ -125,41 +125,34 @@ def plan_once(
     ahead: timedelta = timedelta(0),
     batch_size: int = PLAN_BATCH,
 ) -> PlanResult:
-    """Plan every chat due by ``now + ahead``: one INSERT ... SELECT and one UPDATE per
-    (zone, time, due) group, groups committed together up to ``batch_size`` chats per
-    transaction. Safe to run concurrently (see ``storage.planning``)."""
+    """Plan every chat due by ``now + ahead`` set-based (``storage.planning``), about
+    ``batch_size`` chats per transaction: on SQLite a range of the chat table with every group
+    in one INSERT and one UPDATE, on PostgreSQL a batch of groups with one statement each. Safe
+    to run concurrently (see ``storage.planning``)."""
     result = PlanResult()
     with session_scope(engine) as session:
         groups = planning.due_groups(session=session, until=now + ahead)
-    while groups:
-        batch: list[planning.DueGroup] = []
-        chats = 0
-        while groups and (not batch or chats + groups[0].chats <= batch_size):
-            chats += groups[0].chats
-            batch.append(groups.pop(0))
+        due = sum(group.chats for group in groups)
+        ranges = (
+            planning.row_ranges(session=session, until=now + ahead, size=batch_size, due=due)
+            if groups
+            else None
+        )
+    plans = [planning.GroupPlan(group, *_group_rows(group, now, grace)) for group in groups]
+    for rows, batch in _transactions(plans, ranges, batch_size):
         with session_scope(engine) as session:
             outbox.begin_write(session=session)
             if result.run_id is None:
                 result.run_id = runs.create_run(session=session, now=now)
-            planned = skipped = 0
-            for group in batch:
-                rows, following = _group_rows(group, now, grace)
-                done = planning.plan_group(
-                    session=session,
-                    group=group,
-                    rows=rows,
-                    following=following,
-                    run_id=result.run_id,
-                    now=now,
-                )
-                states = done.states
-                group_planned = states.get(outbox.PENDING, 0)
-                planned += group_planned
-                skipped += sum(states.values()) - group_planned
-                result.chats += done.chats
+            done = planning.plan_groups(
+                session=session, plans=batch, rows=rows, run_id=result.run_id, now=now
+            )
+            planned = done.states.get(outbox.PENDING, 0)
+            skipped = sum(done.states.values()) - planned
             runs.set_run_counts(
                 session=session, run_id=result.run_id, planned=planned, skipped=skipped
             )
+        result.chats += done.chats
         result.planned += planned
         result.skipped += skipped
     if result.run_id is not None and result.planned + result.skipped == 0:
@@ -168,6 +161,27 @@ def plan_once(
             runs.delete_run(session=session, run_id=result.run_id)
         result.run_id = None
     return result
+
+
+def _transactions(
+    plans: list[planning.GroupPlan], ranges: list[planning.RowRange] | None, batch_size: int
+) -> list[tuple[planning.RowRange | None, list[planning.GroupPlan]]]:
+    """SQLite: each range of the table with every group. PostgreSQL: the groups in batches of
+    up to ``batch_size`` chats (a larger group alone)."""
+    if ranges is not None:
+        return [(rows, plans) for rows in ranges]
+    chunks: list[tuple[planning.RowRange | None, list[planning.GroupPlan]]] = []
+    batch: list[planning.GroupPlan] = []
+    chats = 0
+    for plan in plans:
+        if batch and chats + plan.group.chats > batch_size:
+            chunks.append((None, batch))
+            batch, chats = [], 0
+        batch.append(plan)
+        chats += plan.group.chats
+    if batch:
+        chunks.append((None, batch))
+    return chunks
 
 
 def _group_rows(
@@ -222,7 +236,7 @@ class DeliveryService:
         self.grace = grace if grace is not None else catchup_grace(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # Only the elected sender broadcasts; a standby plans and recovers (see instances).
+        # Only the elected leader plans and broadcasts; a standby recovers (see instances).
         self.sending = sending
         self._pass: asyncio.Task[PassStats] | None = None
         self.last_plan: PlanResult | None = None
@@ -275,12 +289,12 @@ class DeliveryService:
         )
         if healed:
             _LOGGER.warning("%d schedules were impossibly far ahead: recomputed", healed)
-        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
-        # Channels due within the look-ahead are about to be planned: check those too.
-        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
-        result = await asyncio.to_thread(
-            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
-        )
+        result = PlanResult()
+        # A standby recovers and heals (safe anywhere) but leaves planning to the leader:
+        # planning asks Telegram about channel rights, and every request of the bot must stay
+        # within the leader's one rate budget.
+        if self.sending:
+            result = await self._plan(moment)
         self.last_plan = result
         self.last_pass_at = time.monotonic()
         if self.metrics is not None:
@@ -296,6 +310,14 @@ class DeliveryService:
         self.start()
         self.ticked.set()
         return result
+
+    async def _plan(self, moment: datetime) -> PlanResult:
+        deps = Deps(engine=self.engine, settings=self.settings, clock=self.clock)
+        # Channels due within the look-ahead are about to be planned: check those too.
+        await check_due_channels(self.broadcaster.bot, deps, moment + self.lookahead)
+        return await asyncio.to_thread(
+            plan_once, engine=self.engine, now=moment, grace=self.grace, ahead=self.lookahead
+        )
 
     def _next_due(self) -> datetime | None:
         with session_scope(self.engine) as session:

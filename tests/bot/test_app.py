@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.delivery.planner import SERVICE_KEY
 from storage.articles import count_articles
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -45,6 +46,21 @@ async def test_feed_job_imports_the_configured_feeds(
     polls = "digestbot_feed_polls_total"
     assert registry.get_sample_value(polls, {"result": "fetched"}) == 1
     assert registry.get_sample_value(polls, {"result": "failed"}) == 1
+
+
+async def test_only_the_leader_polls_feeds(settings: Settings, engine: Engine) -> None:
+    with_feeds = settings.model_copy(update={"feeds": [str(DATA / "rss.xml")]})
+    app = build_application(with_feeds, engine, token="123:TEST")
+    assert app.job_queue is not None
+    job = next(j for j in app.job_queue.jobs() if j.name == "feed-poll")
+    app.bot_data[SERVICE_KEY].sending = False  # a standby: the leader polls
+    await job.callback(None)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        assert count_articles(session=session) == 0
+    app.bot_data[SERVICE_KEY].sending = True
+    await job.callback(None)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        assert count_articles(session=session) > 0
 
 
 def test_telegram_is_retried_with_a_capped_doubling_delay() -> None:

@@ -196,6 +196,31 @@ async def test_rights_lost_unnoticed_are_caught_before_planning(
         assert _service(bot).last_plan is not None and _service(bot).last_plan.planned == 0
 
 
+async def test_a_standby_leaves_channel_checks_and_planning_to_the_leader(
+    settings: Settings, sample_engine: Engine
+) -> None:
+    fake = FakeTelegram()
+    clock = Clock(SAMPLE_NOW)
+    boss = fake.create_user("Boss", language_code="en")
+    channel = fake.create_channel("AI Daily", creator=boss)
+    async with running_bot(settings, sample_engine, fake=fake, clock=clock) as bot:
+        await bot.command(boss, boss, "/start")
+        await _set_up(bot, boss, channel)
+        channel.bot_can_post = False
+        clock.now = TOMORROW_8_SHANGHAI
+        service = _service(bot)
+        asked = len(fake.requests_for("getChatMember"))
+        await service.set_sending(False)  # another instance leads: one budget, one checker
+        standby = await service.tick()
+        assert standby.planned == standby.chats == 0
+        assert len(fake.requests_for("getChatMember")) == asked
+        await service.set_sending(True)
+        await service.tick()
+        assert len(fake.requests_for("getChatMember")) > asked
+        told = await fake.next_bot_message(boss, timeout=10)
+        assert "I can no longer post in AI Daily" in (told.text or "")
+
+
 async def test_a_channel_follows_tags_from_the_private_chat(bot: Harness) -> None:
     boss = bot.fake.create_user("Boss", language_code="en")
     channel = bot.fake.create_channel("AI Daily", creator=boss)
