@@ -7,8 +7,8 @@ in ``topics.py``.
 
 Exactly-once rules
 ------------------
-* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
-  batch ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
+* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a
+  batch (``claim_batch``, 64) ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
   granted its slot, right before the request leaves (``SendingMarker``, group commits that
   also carry the outcomes so far). So only rows whose requests were on the wire can be
   ambiguous after a crash.

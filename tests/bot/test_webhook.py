@@ -317,6 +317,8 @@ async def test_serve_long_polls_without_a_url(settings: Settings, engine: Engine
         await bot.fake.start_bot(ann)
         welcome = await bot.fake.next_bot_message(ann, timeout=10)
         assert "Hi, Ann!" in (welcome.text or "")
+        # The heartbeat records the roles; the first answer can come before it (as above).
+        await bot.fake.wait_for(lambda: _instances(engine)[0].roles != (), timeout=10)
         [me] = _instances(engine)
         assert me.mode == "polling" and me.roles == ("poller", "sender")
         assert bot.fake.requests_for("getUpdates")
