@@ -8,10 +8,10 @@ in ``topics.py``.
 Exactly-once rules
 ------------------
 * Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a
-  batch (``claim_batch``, 64) ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
-  granted its slot, right before the request leaves (``SendingMarker``, group commits that
-  also carry the outcomes so far). So only rows whose requests were on the wire can be
-  ambiguous after a crash.
+  batch (``claim_batch``, 64) ahead of the rate limiter, and each is committed as ``sending``
+  only once the limiter granted its slot, right before the request leaves (``SendingMarker``,
+  group commits that also carry the outcomes so far). So only rows whose requests were on
+  the wire can be ambiguous after a crash.
 * Leases are renewed while the pass runs; any instance recovers rows whose lease expired
   (``recover``), never a live sender's rows.
 * Success: ``sent`` with the message id, and the articles recorded as delivered.
