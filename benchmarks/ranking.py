@@ -45,6 +45,11 @@ TAGS = 30
 CHATS = 3000
 DIGEST_PER_DAY = 5
 BATCH = 20_000
+DUPLICATE_EVERY = 40
+ARTICLE_COLUMNS = (
+    "id, external_id, url, source, hot, quality, impact, scores_estimated, published_at, "
+    "updated_at, views, ai_generated, created_at, modified_at, scores_generated, duplicate_of"
+)
 
 EN_COMMON = [
     *[
@@ -227,6 +232,11 @@ def _article_rows(rng: random.Random, count: int) -> Iterator[tuple[object, ...]
             0,
             created,
             created,
+            0,
+            # A few stories told twice: every DUPLICATE_EVERY-th article duplicates the one
+            # before it (deterministic, so the random stream and the rest of the data stay
+            # the same as in earlier builds).
+            i - 1 if i % DUPLICATE_EVERY == 0 else None,
         )
 
 
@@ -322,7 +332,9 @@ def build(db: Path, articles: int, seed: int) -> None:
     conn.executemany("INSERT INTO tag(id, slug, names) VALUES (?, ?, ?)", _tags())
     by_day: dict[str, list[int]] = {}
     for batch, tag_rows, text_rows in _batches(rng, articles, by_day):
-        conn.executemany(f"INSERT INTO article VALUES ({', '.join('?' * 14)})", batch)
+        conn.executemany(
+            f"INSERT INTO article ({ARTICLE_COLUMNS}) VALUES ({', '.join('?' * 16)})", batch
+        )
         conn.executemany("INSERT INTO article_tag(article_id, tag_id) VALUES (?, ?)", tag_rows)
         conn.executemany(
             "INSERT INTO article_text(article_id, lang, title, summary, analysis) "
@@ -399,15 +411,19 @@ def build_postgres(url: str, articles: int, seed: int) -> None:
         by_day: dict[str, list[int]] = {}
         for batch, tag_rows, text_rows in _batches(rng, articles, by_day):
             with pg.cursor() as cur:
-                with cur.copy(
-                    "COPY article (id, external_id, url, source, hot, quality, impact, "
-                    "scores_estimated, published_at, updated_at, views, ai_generated, "
-                    "created_at, modified_at) FROM STDIN"
-                ) as copy:
+                with cur.copy(f"COPY article ({ARTICLE_COLUMNS}) FROM STDIN") as copy:
                     for row in batch:
                         stamps = (_tz(row[8]), None, row[10], bool(row[11]))
                         copy.write_row(
-                            (*row[:7], bool(row[7]), *stamps, _tz(row[12]), _tz(row[13]))
+                            (
+                                *row[:7],
+                                bool(row[7]),
+                                *stamps,
+                                _tz(row[12]),
+                                _tz(row[13]),
+                                bool(row[14]),
+                                row[15],
+                            )
                         )
                 with cur.copy("COPY article_tag (article_id, tag_id) FROM STDIN") as copy:
                     for tag_row in tag_rows:
@@ -537,6 +553,12 @@ def main() -> None:
         else:
             print(f"reusing {args.db} ({args.articles} articles)")
         engine = make_engine(f"sqlite:///{args.db}")
+    # A reused database gets the migrations added since it was built (new indexes), so
+    # figures are always taken at head.
+    upgrade(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     rng = random.Random(args.seed)
     weights = RankWeights()
     since = NOW - timedelta(hours=48)

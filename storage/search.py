@@ -26,7 +26,11 @@ rechecked with ILIKE. With GIN statistics the planner chooses between the index 
 and walking article ids newest first until ``SEARCH_CANDIDATES`` matches (common terms). Only
 CJK terms made of characters outside those classes (e.g. fullwidth Latin letters, when no
 other term has a key) fall back to ILIKE over every text (a sequential scan). No extension is
-needed (``pg_trgm`` would not serve 1- and 2-character terms).
+needed (``pg_trgm`` would not serve 1- and 2-character terms). A term made only of such
+caseless characters is looked for with ``strpos`` (what ILIKE finds, without lower-casing each
+text). The score only orders candidates of equal (title, relevance), so only the candidates
+tied with or ahead of the page's last one are joined to ``article`` (a few hundred primary-key
+probes for a common term instead of SEARCH_CANDIDATES).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Float, Integer, Table, column, select, text, true
+from sqlalchemy import Float, Integer, Table, column, or_, select, text, true, tuple_
 from sqlalchemy.sql import FromClause
 from sqlmodel import Session
 
@@ -128,10 +132,26 @@ def search_article_ids(
         )
         source = m.join(articles, true())
         relevance = m.c.relevance.desc()
+    statement = select(articles.c.id).select_from(source)
+    if dialect == "postgresql":
+        # Scores only break ties of (in_title, relevance): only the candidates tied with or
+        # ahead of the page's last row need their article row. The primary-key probes then
+        # cost a few hundred rows for a common term instead of all SEARCH_CANDIDATES.
+        ahead = (m.c.in_title.desc(), relevance)
+        last = (
+            select(m.c.in_title, m.c.relevance)
+            .order_by(*ahead)
+            .offset(max(offset, 0) + limit - 1)
+            .limit(1)
+        )
+        statement = statement.where(
+            or_(
+                ~last.exists(),
+                tuple_(m.c.in_title, m.c.relevance) >= last.scalar_subquery(),
+            )
+        )
     statement = (
-        select(articles.c.id)
-        .select_from(source)
-        .order_by(
+        statement.order_by(
             m.c.in_title.desc(),
             relevance,
             # The ranking score, defined once in storage.ranking; then newer, then higher id.
@@ -226,21 +246,31 @@ def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
     if any(_CJK.search(term) for term in terms):
         title_all: list[str] = []
         body_all: list[str] = []
+        summary_hits: list[str] = []
         for i, term in enumerate(terms):
-            params[f"p{i}"] = _like_pattern(term)
-            title_all.append(f"t.title ILIKE :p{i}")
             grams, exact = term_grams(term)
+            if _GRAM_RUN.fullmatch(term):
+                # No character with a case: strpos finds what ILIKE would, without lower-casing
+                # every text it reads.
+                params[f"s{i}"] = term
+                contains = f"strpos(t.{{}}, :s{i}) > 0"
+            else:
+                params[f"p{i}"] = _like_pattern(term)
+                contains = f"t.{{}} ILIKE :p{i}"
+            title_all.append(contains.format("title"))
+            summary_hits.append(f"({contains.format('summary')})::int")
             if grams:
                 params[f"g{i}"] = grams
                 body_all.append(f"t.cjk_grams @> CAST(:g{i} AS TEXT[])")
             if not exact:
                 body_all.append(
-                    f"(t.title ILIKE :p{i} OR t.summary ILIKE :p{i} OR t.analysis ILIKE :p{i})"
+                    "("
+                    + " OR ".join(contains.format(c) for c in ("title", "summary", "analysis"))
+                    + ")"
                 )
-        summary_hits = " + ".join(f"(t.summary ILIKE :p{i})::int" for i in range(len(terms)))
         matches = (
             f"SELECT t.article_id AS id, bool_or({' AND '.join(title_all)}) AS in_title, "
-            f"max({summary_hits})::float AS relevance "
+            f"max({' + '.join(summary_hits)})::float AS relevance "
             f"FROM article_text AS t WHERE {' AND '.join(body_all)} GROUP BY t.article_id"
         )
     else:

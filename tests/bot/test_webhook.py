@@ -317,7 +317,8 @@ async def test_serve_long_polls_without_a_url(settings: Settings, engine: Engine
         await bot.fake.start_bot(ann)
         welcome = await bot.fake.next_bot_message(ann, timeout=10)
         assert "Hi, Ann!" in (welcome.text or "")
-        # The heartbeat records the roles; the first answer can come before it (as above).
+        # Roles are recorded by the heartbeat after the election, not before the first answer
+        # (as in the webhook test above): wait for them instead of racing the heartbeat.
         await bot.fake.wait_for(lambda: _instances(engine)[0].roles != (), timeout=10)
         [me] = _instances(engine)
         assert me.mode == "polling" and me.roles == ("poller", "sender")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event, literal, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from bot.config import Settings
@@ -132,6 +135,30 @@ def test_explicit_tags_override_followed_tags(any_engine: Engine) -> None:
         assert top(s, None, tag_ids=[]) == []
 
 
+def test_one_tag_with_a_muted_tag_filter(any_engine: Engine) -> None:
+    """One tag (joined on SQLite) and a filter's own subquery on article_tag together."""
+    with Session(any_engine) as s:
+        llm = add_tag(s, "llm")
+        chips = add_tag(s, "chips")
+        a = add_article(s, hot=90, tags=(llm,))
+        b = add_article(s, hot=80, tags=(llm, chips))
+        add_article(s, hot=70, tags=(chips,))
+        add_chat(s, 1, follows=(llm,))
+        s.commit()
+        muted = ~(
+            select(literal(1))
+            .where(
+                col(ArticleTag.article_id) == col(Article.id),
+                col(ArticleTag.tag_id).in_([chips]),
+            )
+            .exists()
+        )
+        assert top(s, None, tag_ids=[llm]) == [a, b]
+        assert top(s, None, tag_ids=[llm], extra=[muted]) == [a]
+        assert top(s, 1, extra=[muted]) == [a]
+        assert top(s, None, tag_ids=[chips], extra=[muted]) == []
+
+
 def test_weights_change_the_order(any_engine: Engine) -> None:
     with Session(any_engine) as s:
         hot = add_article(s, hot=100, quality=0, impact=0)
@@ -196,6 +223,74 @@ def test_services_use_settings(any_engine: Engine, settings: Settings) -> None:
             top_today(session=s, settings=tuned, limit=5, now=NOW.replace(tzinfo=None))
 
 
+def test_duplicates_are_ranked_once_through_their_first_article(any_engine: Engine) -> None:
+    with Session(any_engine) as s:
+        tag = add_tag(s, "chips")
+        first = add_article(s, hot=40, tags=(tag,))
+        other = add_article(s, hot=60, tags=(tag,))
+        copy = add_article(s, hot=100, quality=100, impact=100, tags=(tag,))
+        s.get_one(Article, copy).duplicate_of = first
+        add_chat(s, 1, follows=(tag,))
+        s.commit()
+        assert top(s, 1) == [other, first]
+        assert top(s, None, tag_ids=[tag], since=NOW - timedelta(days=30)) == [other, first]
+        assert top(s, None, exclude_delivered=False) == [other, first]
+
+
+def _captured_sql(engine: Engine, run: Callable[[], object]) -> tuple[str, Any]:
+    """The last statement ``run`` sends, with its parameters, as executed."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_c: object, _cur: object, sql: str, params: object, *_a: object) -> None:
+        statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return statements[-1]
+
+
+def test_sqlite_window_is_read_from_the_live_covering_index(engine: Engine) -> None:
+    """EXPLAIN QUERY PLAN: the window (duplicates left out) comes from ix_article_rank_live
+    alone, with no table fetch per candidate, for a digest and for a tag's 30 days."""
+    with Session(engine) as s:
+        tag = add_tag(s, "chips")
+        add_chat(s, 7, follows=(tag,))
+        ids = [add_article(s, hours_ago=i, tags=(tag,)) for i in range(200)]
+        for i in range(0, 200, 40):
+            s.get_one(Article, ids[i + 1]).duplicate_of = ids[i]
+        s.commit()
+        s.execute(text("ANALYZE"))
+        # ANALYZE's figures at 1M articles, one in 40 a duplicate. An index holding every NULL
+        # duplicate_of ('1000000 40': NULLs count as distinct) looked selective for
+        # ``duplicate_of IS NULL``, and SQLite walked it over the whole table.
+        s.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'article'"))
+        s.execute(
+            text(
+                "INSERT INTO sqlite_stat1 VALUES "
+                "('article', 'ix_article_duplicate_of', '25000 1'), "
+                "('article', 'ix_article_rank_live', '975000 1 1 1 1 1 1'), "
+                "('article', 'ix_article_rank', '1000000 1 1 1 1 1'), "
+                "('article', 'sqlite_autoindex_article_1', '1000000 1')"
+            )
+        )
+        s.execute(text("ANALYZE sqlite_schema"))  # reloads the statistics
+        s.commit()
+        for run in (
+            lambda: top(s, 7, limit=5),
+            lambda: top(s, None, limit=5, tag_ids=[tag], since=NOW - timedelta(days=30)),
+        ):
+            sql, params = _captured_sql(engine, run)
+            plan = "\n".join(
+                str(row[-1])
+                for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+            )
+            assert "COVERING INDEX ix_article_rank_live" in plan, plan
+            assert "SCAN article" not in plan and "ix_article_duplicate_of" not in plan, plan
+
+
 def test_negative_weights_are_refused() -> None:
     with pytest.raises(ValueError):
         RankWeights(hot=-1)
@@ -204,36 +299,36 @@ def test_negative_weights_are_refused() -> None:
 @pytest.mark.postgres
 def test_postgres_digest_plan_probes_per_candidate(postgres_engine: Engine) -> None:
     """EXPLAIN ANALYZE: the digest query probes delivered_article and article_tag once per
-    candidate (SubPlan) instead of hashing the chat's whole history or a tag's archive."""
-    from sqlalchemy import event, text
-
+    candidate (SubPlan) instead of hashing the chat's whole history or a tag's archive, and
+    reads the window (duplicates left out) by an index-only scan of ix_article_rank_live."""
     with Session(postgres_engine) as s:
         tag = add_tag(s, "chips")
         add_chat(s, 7, follows=(tag,))
         old = [add_article(s, hours_ago=24 * (10 + i), tags=(tag,)) for i in range(300)]
         mark_delivered(session=s, chat_id=7, article_ids=old)
         fresh = add_article(s, hours_ago=2, tags=(tag,))
+        copy = add_article(s, hours_ago=1, hot=100, tags=(tag,))
+        s.get_one(Article, copy).duplicate_of = fresh
         s.commit()
-        s.execute(text("ANALYZE"))
-        statements: list[tuple[str, object]] = []
-
-        def capture(_c: object, _cur: object, sql: str, params: object, *_a: object) -> None:
-            statements.append((sql, params))
-
-        event.listen(postgres_engine, "before_cursor_execute", capture)
-        try:
-            found = top_article_ids(
-                session=s, chat_id=7, limit=5, since=NOW - timedelta(hours=48), weights=W
-            )
-        finally:
-            event.remove(postgres_engine, "before_cursor_execute", capture)
+    # VACUUM sets the visibility map an index-only scan needs (as autovacuum would).
+    with postgres_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    found: list[int] = []
+    with Session(postgres_engine) as s:
+        sql, params = _captured_sql(
+            postgres_engine,
+            lambda: found.extend(
+                top_article_ids(
+                    session=s, chat_id=7, limit=5, since=NOW - timedelta(hours=48), weights=W
+                )
+            ),
+        )
         assert found == [fresh]
-        sql, params = statements[-1]
         # A few hundred rows are cheaper to scan than to probe; the shape is the point here.
         s.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(
-            str(row[0])
-            for row in s.connection().exec_driver_sql("EXPLAIN ANALYZE " + sql, params)  # type: ignore[arg-type]
+            str(row[0]) for row in s.connection().exec_driver_sql("EXPLAIN ANALYZE " + sql, params)
         )
     assert "SubPlan" in plan and "Hash" not in plan, plan
     assert "delivered_article_pkey" in plan and "article_tag" in plan, plan
+    assert "Index Only Scan using ix_article_rank_live" in plan, plan

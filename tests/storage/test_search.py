@@ -255,6 +255,26 @@ def test_only_the_newest_matches_are_ranked(
         assert search(s, "robots") == [ids[4], ids[3]]
 
 
+def test_every_page_is_a_slice_of_one_order(any_engine: Engine) -> None:
+    """Title hits, then summary hits, then the rest; the score orders each group. A page
+    (limit, offset) is exactly that slice, whatever group its last row falls in."""
+    groups = (
+        ("融资消息", "融资。", "其他。"),  # in the title (and summary)
+        ("芯片消息", "融资。", "其他。"),  # in the summary
+        ("芯片消息", "其他。", "融资。"),  # in the analysis only
+    )
+    with Session(any_engine) as s:
+        expected = []
+        for texts in groups:
+            ids = {hot: add_article(s, {"zh": texts}, hot=hot) for hot in (30, 90, 10, 60)}
+            expected += [ids[hot] for hot in sorted(ids, reverse=True)]
+        assert search(s, "融资") == expected
+        for limit in (1, 2, 3, 5):
+            for offset in range(len(expected) + 1):
+                page = search(s, "融资", limit=limit, offset=offset)
+                assert page == expected[offset : offset + limit], (limit, offset)
+
+
 def test_one_and_two_character_chinese_terms(any_engine: Engine) -> None:
     with Session(any_engine) as s:
         a = add_article(s, {"zh": ("芯片出口", "大模型融资", "")}, hot=90)
