@@ -157,7 +157,7 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
         settings=settings,
         options=DeliveryOptions(
             workers=args.workers,
-            claim_batch=args.batch or args.workers,
+            claim_batch=args.batch or DeliveryOptions().claim_batch,
             allow_paid_broadcast=args.paid,
             fast_path=not args.ptb_stack,
         ),
@@ -180,9 +180,10 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
     await bot.shutdown()
     engine.dispose()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    batch = args.batch or DeliveryOptions().claim_batch
     print(
         f"digestbot ({'PTB stack' if args.ptb_stack else 'fast path, aiohttp'}, {loop} loop, "
-        f"batch {args.batch or args.workers}, {make_url(url).get_backend_name()}): "
+        f"batch {batch}, {make_url(url).get_backend_name()}): "
         f"sent {stats.sent} in {stats.elapsed:.2f}s wall, {cpu:.2f}s CPU "
         f"= {1000 * cpu / max(1, stats.sent):.3f} ms CPU/message; renders {sender.builder.renders}"
     )
@@ -236,7 +237,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=3000)
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--batch", type=int, default=0, help="claim batch (default: --workers)")
+    parser.add_argument("--batch", type=int, default=0, help="claim batch (default: the bot's)")
     parser.add_argument("--unlimited", action="store_true")
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--ptb-stack", action="store_true")
