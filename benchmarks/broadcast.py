@@ -15,10 +15,11 @@ worker threads counts) around ``Broadcaster.run_pass()``; setup and planning are
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --scale 2
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --paid
-    .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited --uvloop --batch 64
+    .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited --asyncio --batch 64
     .venv/bin/python benchmarks/broadcast.py --chats 100000 --scale 30 --rss --no-contender
 
---uvloop runs digestbot's side on uvloop (the plain PTB loop stays on asyncio, as it ships);
+digestbot's side runs on the loop `digestbot run` uses (uvloop where installed; --asyncio:
+asyncio's own); the plain PTB loop stays on asyncio, as it ships;
 --url sends from a PostgreSQL database (its public schema is replaced) instead of SQLite;
 --rss samples the bot process's resident memory every 50 ms: idle (everything imported, the
 database filled and planned, right before the pass) and the peak during the pass.
@@ -54,6 +55,7 @@ from bot.delivery.broadcaster import Broadcaster
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.planner import plan_once
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.runner import run_loop
 from storage.db import make_engine, upgrade
 from storage.models import Chat
 from tests.factories import make_article
@@ -241,7 +243,7 @@ def main() -> None:
     parser.add_argument("--unlimited", action="store_true")
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--ptb-stack", action="store_true")
-    parser.add_argument("--uvloop", action="store_true", help="digestbot's side on uvloop")
+    parser.add_argument("--asyncio", action="store_true", help="digestbot's side on asyncio")
     parser.add_argument("--url", default=None, help="database URL (default: a temp SQLite file)")
     parser.add_argument("--rss", action="store_true", help="idle and peak RSS of the bot")
     parser.add_argument("--no-contender", action="store_true", help="skip the plain PTB loop")
@@ -263,12 +265,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.sqlite3"
         run = _digestbot(url, base_url, token, args.chats, args)
-        if args.uvloop:
-            import uvloop
-
-            uvloop.run(run)
-        else:
+        if args.asyncio:
             asyncio.run(run)
+        else:
+            run_loop(run)  # as `digestbot run` does
     parent.send((FIRST_USER, FIRST_USER + args.chats))
     ours = parent.recv()
     results = [("digestbot", ours)]

@@ -33,6 +33,7 @@ from sqlmodel import Session, col
 from bot.app import build_application
 from bot.config import load_settings
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
+from bot.runner import run_loop
 from storage.db import make_engine, upgrade
 from storage.models import Chat
 from tests.factories import make_article
@@ -183,7 +184,7 @@ def main() -> None:
     base = parent.recv()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/replies.sqlite3"
-        asyncio.run(_bot(url, parent, base, args))
+        run_loop(_bot(url, parent, base, args))  # the loop `digestbot run` uses
     server.join(10)
 
 
