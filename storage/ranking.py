@@ -90,7 +90,7 @@ def _candidate_filters(
     # same however long the chat's history or the tags' archive is. PostgreSQL would rather
     # hash the chat's whole delivered history (or every article of its tags) when its
     # estimates say so; OFFSET 0 keeps the subquery from being flattened into such a join.
-    # Without a chat (/tag, long windows) the planner's choice measured better: left alone.
+    # Without a chat there is no history, and tags are ranked by ``_tag_window_ids``.
     probe = chat_id is not None and session.get_bind().dialect.name == "postgresql"
     if exclude_delivered and chat_id is not None:
         delivered = select(literal(1)).where(
