@@ -15,10 +15,11 @@ worker threads counts) around ``Broadcaster.run_pass()``; setup and planning are
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --scale 2
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited
     .venv/bin/python benchmarks/broadcast.py --chats 3000 --paid
-    .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited --uvloop --batch 64
+    .venv/bin/python benchmarks/broadcast.py --chats 3000 --unlimited --asyncio --batch 64
     .venv/bin/python benchmarks/broadcast.py --chats 100000 --scale 30 --rss --no-contender
 
---uvloop runs digestbot's side on uvloop (the plain PTB loop stays on asyncio, as it ships);
+digestbot's side runs on the loop `digestbot run` uses (uvloop where installed; --asyncio:
+asyncio's own); the plain PTB loop stays on asyncio, as it ships;
 --url sends from a PostgreSQL database (its public schema is replaced) instead of SQLite;
 --rss samples the bot process's resident memory every 50 ms: idle (everything imported, the
 database filled and planned, right before the pass) and the peak during the pass.
@@ -54,6 +55,7 @@ from bot.delivery.broadcaster import Broadcaster
 from bot.delivery.options import DeliveryOptions
 from bot.delivery.planner import plan_once
 from bot.delivery.ratelimit import RateLimits, TelegramRateLimiter
+from bot.runner import run_loop
 from storage.db import make_engine, upgrade
 from storage.models import Chat
 from tests.factories import make_article
@@ -157,7 +159,7 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
         settings=settings,
         options=DeliveryOptions(
             workers=args.workers,
-            claim_batch=args.batch or args.workers,
+            claim_batch=args.batch or DeliveryOptions().claim_batch,
             allow_paid_broadcast=args.paid,
             fast_path=not args.ptb_stack,
         ),
@@ -180,9 +182,10 @@ async def _digestbot(url: str, base_url: str, token: str, chats: int, args: Any)
     await bot.shutdown()
     engine.dispose()
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    batch = args.batch or DeliveryOptions().claim_batch
     print(
         f"digestbot ({'PTB stack' if args.ptb_stack else 'fast path, aiohttp'}, {loop} loop, "
-        f"batch {args.batch or args.workers}, {make_url(url).get_backend_name()}): "
+        f"batch {batch}, {make_url(url).get_backend_name()}): "
         f"sent {stats.sent} in {stats.elapsed:.2f}s wall, {cpu:.2f}s CPU "
         f"= {1000 * cpu / max(1, stats.sent):.3f} ms CPU/message; renders {sender.builder.renders}"
     )
@@ -236,11 +239,11 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=3000)
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--batch", type=int, default=0, help="claim batch (default: --workers)")
+    parser.add_argument("--batch", type=int, default=0, help="claim batch (default: the bot's)")
     parser.add_argument("--unlimited", action="store_true")
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--ptb-stack", action="store_true")
-    parser.add_argument("--uvloop", action="store_true", help="digestbot's side on uvloop")
+    parser.add_argument("--asyncio", action="store_true", help="digestbot's side on asyncio")
     parser.add_argument("--url", default=None, help="database URL (default: a temp SQLite file)")
     parser.add_argument("--rss", action="store_true", help="idle and peak RSS of the bot")
     parser.add_argument("--no-contender", action="store_true", help="skip the plain PTB loop")
@@ -262,12 +265,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.sqlite3"
         run = _digestbot(url, base_url, token, args.chats, args)
-        if args.uvloop:
-            import uvloop
-
-            uvloop.run(run)
-        else:
+        if args.asyncio:
             asyncio.run(run)
+        else:
+            run_loop(run)  # as `digestbot run` does
     parent.send((FIRST_USER, FIRST_USER + args.chats))
     ours = parent.recv()
     results = [("digestbot", ours)]

@@ -33,6 +33,7 @@ from sqlmodel import Session, col
 from bot.app import build_application
 from bot.config import load_settings
 from bot.delivery.planner import SERVICE_KEY, DeliveryService
+from bot.runner import run_loop
 from storage.db import make_engine, upgrade
 from storage.models import Chat
 from tests.factories import make_article
@@ -80,11 +81,20 @@ def _server(conn: Connection, args: Any) -> None:
                 for r in fake.requests_for("sendMessage")[sent_before:]
                 if r.ok and int(r.params["chat_id"]) >= FIRST_USER
             ]
+            first, last = (min(digests), max(digests)) if digests else (0.0, 0.0)
+            # Replies take their slots from the same budget: every message the flood limits
+            # count, answered between the first and the last digest, is used capacity.
+            counted = sum(
+                1
+                for r in fake.requests
+                if r.ok and fake.flood.counts(r.method) and first <= r.at.timestamp() <= last
+            )
             conn.send(
                 {
                     "samples": samples,
                     "digests": len(digests),
-                    "span": (max(digests) - min(digests)) if len(digests) > 1 else 0.0,
+                    "counted": counted,
+                    "span": last - first,
                     "rejected": len(fake.flood.rejections),
                 }
             )
@@ -145,12 +155,14 @@ async def _bot(url: str, conn: Connection, base: tuple[str, str, str], args: Any
     samples = sorted(result["samples"])
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     rate = (result["digests"] - 1) / result["span"] if result["span"] else 0.0
+    used = (result["counted"] - 1) / result["span"] if result["span"] else 0.0
     allowed = 30 * args.scale
     print(
         f"{args.command} answered {len(samples)} times during the broadcast: "
         f"p50 {statistics.median(samples):.1f} ms, p95 {p95:.1f} ms, max {samples[-1]:.1f} ms; "
         f"digests delivered {result['digests']} at {rate:.1f} msg/s "
-        f"({100 * rate / allowed:.1f}% of allowed {allowed:.0f}/s), "
+        f"({100 * rate / allowed:.1f}% of allowed {allowed:.0f}/s); with the replies "
+        f"{result['counted']} messages at {used:.1f} msg/s ({100 * used / allowed:.1f}%); "
         f"flood errors (429) {result['rejected']}"
     )
 
@@ -172,7 +184,7 @@ def main() -> None:
     base = parent.recv()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/replies.sqlite3"
-        asyncio.run(_bot(url, parent, base, args))
+        run_loop(_bot(url, parent, base, args))  # the loop `digestbot run` uses
     server.join(10)
 
 

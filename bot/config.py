@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     )
     planner_interval: float = Field(default=30.0, ge=5, alias="DIGESTBOT_PLANNER_INTERVAL")
     delivery_workers: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_WORKERS")
-    delivery_batch: int = Field(default=16, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_BATCH")
+    delivery_batch: int = Field(default=64, ge=1, le=1000, alias="DIGESTBOT_DELIVERY_BATCH")
     allow_paid_broadcast: bool = Field(default=False, alias="DIGESTBOT_PAID_BROADCAST")
     rate_overall: float = Field(default=30.0, gt=0, le=1000, alias="DIGESTBOT_RATE_OVERALL")
     rate_group_per_minute: int = Field(
@@ -98,7 +98,10 @@ class Settings(BaseSettings):
     # Tests and benchmarks only: run every rate limit this many times faster (an emulator with
     # the same time_scale), with this much slack on every window.
     rate_time_scale: float = Field(default=1.0, gt=0, le=1000, alias="DIGESTBOT_RATE_TIME_SCALE")
-    rate_safety: float = Field(default=0.005, ge=0, le=1, alias="DIGESTBOT_RATE_SAFETY")
+    # 0.2 %: the window itself is already safe against network jitter (a request leaves only
+    # once the answer to the one a budget back is a window old), so this only covers the
+    # server's timestamp granularity (2 ms a second).
+    rate_safety: float = Field(default=0.002, ge=0, le=1, alias="DIGESTBOT_RATE_SAFETY")
 
     # Several instances on one PostgreSQL database: heartbeat/election cadence and how long a
     # claim on an outbox row holds without renewal before another instance may recover it.

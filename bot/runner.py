@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from telegram import Bot, Update
@@ -25,6 +26,7 @@ from bot.delivery.planner import SERVICE_KEY, DeliveryService
 from bot.delivery.ratelimit import TelegramRateLimiter
 from bot.failures import StartupError
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -109,12 +111,22 @@ async def reach_telegram(settings: Settings) -> bool:
         await bot.request.shutdown()
 
 
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed (~12 % less CPU per sent message, measured
+    in benchmarks/README.md), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def run_bot(engine: Engine, settings: Settings) -> int:
     """Run until SIGTERM/SIGINT: a webhook when DIGESTBOT_WEBHOOK_URL is set, else long polling.
 
     Raises ``StartupError`` (one line for the CLI) when the token is rejected.
     """
-    if not asyncio.run(reach_telegram(settings)):
+    if not run_loop(reach_telegram(settings)):
         return 0
     application = build_application(settings, engine)
     if settings.webhook_url:
@@ -127,7 +139,7 @@ def run_bot(engine: Engine, settings: Settings) -> int:
         )
     else:
         log.info("starting digestbot (long polling) against %s", settings.telegram_api_base_url)
-    asyncio.run(serve(application, engine, settings))
+    run_loop(serve(application, engine, settings))
     return 0
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_conflicts
@@ -23,6 +24,7 @@ from storage.types import utcnow
 MAX_KEYWORDS = 30
 MAX_KEYWORD_CHARS = 64
 _MUTED = ChatMutedTag.__table__  # type: ignore[attr-defined]
+_FILTER = ChatFilter.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +52,24 @@ def get_filters(*, session: Session, chat_id: int) -> ChatFilters:
     )
 
 
+# Built once, Core rows: the broadcast asks this for every claimed batch, and building the
+# ORM statements anew each time cost more than running them.
+_FILTER_ROWS = sa_select(
+    _FILTER.c.chat_id, _FILTER.c.keywords, _FILTER.c.min_score, _FILTER.c.own_language_only
+).where(_FILTER.c.chat_id.in_(bindparam("ids", expanding=True)))
+_MUTED_ROWS = sa_select(_MUTED.c.chat_id, _MUTED.c.tag_id).where(
+    _MUTED.c.chat_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def filters_for_chats(*, session: Session, chat_ids: Iterable[int]) -> dict[int, ChatFilters]:
     """Filters of the chats that have any (chats without filters are left out)."""
     ids = sorted(set(chat_ids))
     if not ids:
         return {}
-    rows = {
-        r.chat_id: r
-        for r in session.exec(select(ChatFilter).where(col(ChatFilter.chat_id).in_(ids)))
-    }
+    rows = {r.chat_id: r for r in session.execute(_FILTER_ROWS, {"ids": ids})}
     muted: dict[int, set[int]] = {}
-    for chat_id, tag_id in session.exec(
-        select(ChatMutedTag.chat_id, ChatMutedTag.tag_id).where(col(ChatMutedTag.chat_id).in_(ids))
-    ):
+    for chat_id, tag_id in session.execute(_MUTED_ROWS, {"ids": ids}):
         muted.setdefault(chat_id, set()).add(tag_id)
     found: dict[int, ChatFilters] = {}
     for chat_id in set(rows) | set(muted):

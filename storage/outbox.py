@@ -327,25 +327,33 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
         deactivate_chats(session=session, chat_ids=dead, now=now)
     runs = sorted({o.run_id for o in outcomes if o.state == SENT and o.run_id is not None})
     if runs:
-        session.execute(
-            update(_RUN)
-            .where(_RUN.c.id.in_(runs))
-            .values(
-                first_sent_at=func.coalesce(_RUN.c.first_sent_at, now),
-                last_sent_at=now,
-            )
-        )
+        session.execute(_RUNS_SENT, {"runs": runs, "now": now})
+
+
+_RUNS_SENT = (
+    update(_RUN)
+    .where(_RUN.c.id.in_(bindparam("runs", expanding=True)))
+    .values(
+        first_sent_at=func.coalesce(_RUN.c.first_sent_at, bindparam("now", type_=UTCDateTime())),
+        last_sent_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
 
 
 # One statement and two parameters for a whole batch of (chat, article) pairs, passed as a JSON
 # array: an executemany would convert and bind three values per pair (five pairs a message).
 _INSERT_DELIVERED = {
-    "sqlite": "INSERT OR IGNORE INTO delivered_article (chat_id, article_id, delivered_at) "
-    "SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]'), :now "
-    "FROM json_each(:pairs) AS p",
-    "postgresql": "INSERT INTO delivered_article (chat_id, article_id, delivered_at) "
-    "SELECT CAST(p.value ->> 0 AS BIGINT), CAST(p.value ->> 1 AS INTEGER), :now "
-    "FROM json_array_elements(CAST(:pairs AS JSON)) AS p ON CONFLICT DO NOTHING",
+    dialect: text(sql).bindparams(
+        bindparam("now", type_=UTCDateTime()), bindparam("pairs", type_=String())
+    )
+    for dialect, sql in {
+        "sqlite": "INSERT OR IGNORE INTO delivered_article (chat_id, article_id, delivered_at) "
+        "SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]'), :now "
+        "FROM json_each(:pairs) AS p",
+        "postgresql": "INSERT INTO delivered_article (chat_id, article_id, delivered_at) "
+        "SELECT CAST(p.value ->> 0 AS BIGINT), CAST(p.value ->> 1 AS INTEGER), :now "
+        "FROM json_array_elements(CAST(:pairs AS JSON)) AS p ON CONFLICT DO NOTHING",
+    }.items()
 }
 
 
@@ -353,10 +361,7 @@ def insert_delivered(*, session: Session, pairs: Sequence[tuple[int, int]], now:
     """Record (chat_id, article_id) pairs as delivered at ``now``; pairs already there stay."""
     if not pairs:
         return
-    sql = _INSERT_DELIVERED["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
-    statement = text(sql).bindparams(
-        bindparam("now", type_=UTCDateTime()), bindparam("pairs", type_=String())
-    )
+    statement = _INSERT_DELIVERED["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
     session.execute(
         statement, {"now": now, "pairs": json.dumps([[int(c), int(a)] for c, a in pairs])}
     )
@@ -370,3 +375,11 @@ def move_deliveries(*, session: Session, old_chat_id: int, new_chat_id: int) -> 
         .where(_DELIVERY.c.chat_id == old_chat_id, _DELIVERY.c.local_date.not_in(taken))
         .values(chat_id=new_chat_id)
     )
+
+
+def count_chat_deliveries(*, session: Session, chat_id: int) -> int:
+    """Outbox rows of one chat, whatever their state."""
+    found = session.scalar(
+        select(func.count()).select_from(_DELIVERY).where(_DELIVERY.c.chat_id == chat_id)
+    )
+    return int(found or 0)

@@ -31,6 +31,7 @@ from telegram.error import (
 )
 from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
+from yarl import URL
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -124,6 +125,7 @@ class BotApiClient:
         self.connections = max(1, connections)
         self.keepalive_timeout = keepalive_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # parsed once per method, not per request
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -142,6 +144,8 @@ class BotApiClient:
                 sock_read=self.read_timeout,
             ),
             headers={"Content-Type": "application/json", "User-Agent": "digestbot"},
+            # Fewer headers to build per request; no Accept-Encoding: answers come uncompressed.
+            skip_auto_headers=("Accept", "Accept-Encoding"),
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,  # proxies from the environment: fast_client_for falls back to PTB
         )
@@ -150,10 +154,11 @@ class BotApiClient:
     async def post(self, method: str, body: bytes) -> tuple[int, bytes]:
         """(HTTP status, body) of ``POST method``; PTB's NetworkError/TimedOut on failure."""
         session = self._session if self._session is not None else self._open()
+        url = self._urls.get(method)
+        if url is None:
+            url = self._urls[method] = URL(f"{self._base}/{method}")
         try:
-            async with session.post(
-                f"{self._base}/{method}", data=body, allow_redirects=False
-            ) as response:
+            async with session.post(url, data=body, allow_redirects=False) as response:
                 return response.status, await response.read()
         except _CONNECT_ERRORS as exc:
             if isinstance(exc, TimeoutError):

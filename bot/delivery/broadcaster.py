@@ -7,11 +7,11 @@ in ``topics.py``.
 
 Exactly-once rules
 ------------------
-* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a small
-  batch ahead of the rate limiter, and each is committed as ``sending`` only once the limiter
-  granted its slot, right before the request leaves (``SendingMarker``, group commits that
-  also carry the outcomes so far). So only rows whose requests were on the wire can be
-  ambiguous after a crash.
+* Rows are leased to this sender (``claim_pending``: owner + lease, still ``pending``) a
+  batch (``claim_batch``, 64) ahead of the rate limiter, and each is committed as ``sending``
+  only once the limiter granted its slot, right before the request leaves (``SendingMarker``,
+  group commits that also carry the outcomes so far). So only rows whose requests were on
+  the wire can be ambiguous after a crash.
 * Leases are renewed while the pass runs; any instance recovers rows whose lease expired
   (``recover``), never a live sender's rows.
 * Success: ``sent`` with the message id, and the articles recorded as delivered.
@@ -130,9 +130,9 @@ class Broadcaster:
         )
         self._closed = False  # request_stop: no pass starts any more
         self._stop = asyncio.Event()  # the current pass ends (stop or interrupt)
-        self._wake = asyncio.Event()  # a job finished, or a stop was requested
-        self._finished: list[asyncio.Task[Outcome | None]] = []
+        self._wake = asyncio.Event()  # workers to refill, or a stop was requested
         self._outcomes: list[Outcome] = []
+        self._stats = PassStats()  # the current pass's counters (done callbacks add to them)
         self._jobs: dict[asyncio.Task[Outcome | None], _Job] = {}
         self._client: BotApiClient | None = None
         self._bodies: dict[int, tuple[RenderedDigest, bytes]] = {}
@@ -178,7 +178,7 @@ class Broadcaster:
 
     async def run_pass(self) -> PassStats:
         """Send until nothing due is pending or a stop is requested."""
-        stats = PassStats()
+        stats = self._stats = PassStats()
         buffer: list[_Job] = []
         exhausted = False
         last_flush = last_renew = time.monotonic()
@@ -221,16 +221,14 @@ class Broadcaster:
                     del buffer[:started]
                 if not self._jobs:
                     break  # exhausted and nothing in flight
-                if not self._finished and not self._stop.is_set():
+                if not self._stop.is_set():
+                    # Every worker is busy, or nothing is left to start: sleep until three
+                    # quarters of them are free (``_task_done``), so tasks start, and their
+                    # ``sending`` marks commit, in groups rather than one by one.
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self.options.flush_interval):
                             await self._wake.wait()
-                done, self._finished = self._finished, []
-                for task in done:
-                    job_done = self._jobs.pop(task, None)
-                    if job_done is not None:
-                        self._record(self._outcome_of(task, job_done), stats)
                 if (
                     len(self._outcomes) >= self.options.flush_every
                     or time.monotonic() - last_flush >= self.options.flush_interval
@@ -252,8 +250,13 @@ class Broadcaster:
         return stats
 
     def _task_done(self, task: asyncio.Task[Outcome | None]) -> None:
-        self._finished.append(task)
-        self._wake.set()
+        # Recorded at once, so the next ``sending`` commit carries the outcome: a crash then
+        # leaves in ``sending`` only rows whose requests are still out.
+        job = self._jobs.pop(task, None)
+        if job is not None:
+            self._record(self._outcome_of(task, job), self._stats)
+        if len(self._jobs) <= self.options.workers // 4 or self._stop.is_set():
+            self._wake.set()
 
     def _outcome_of(self, task: asyncio.Task[Outcome | None], job: _Job) -> Outcome | None:
         if not task.cancelled() and task.exception() is None:
@@ -274,14 +277,15 @@ class Broadcaster:
             task.cancel()
         if self._jobs:
             await asyncio.wait(list(self._jobs), timeout=self.options.shutdown_grace)
-        for task, job in list(self._jobs.items()):
+        for task in list(self._jobs):
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            self._record(self._outcome_of(task, job), stats)
+            left = self._jobs.pop(task, None)  # None: its done callback recorded it already
+            if left is not None:
+                self._record(self._outcome_of(task, left), stats)
         self._jobs.clear()
-        self._finished.clear()
         # A mark still on its way must land before a give-back of the same row is written.
         await self.marker.drain()
         await self._flush()

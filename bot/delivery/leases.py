@@ -80,7 +80,10 @@ class SendingMarker:
         self._waiting.append((delivery_id, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_groups(), name="mark-sending")
-        if not await asyncio.shield(future):
+        # Not shielded: a cancelled waiter cancels its future, which the writer then skips
+        # (the row may still be committed ``sending``; the give-back that follows the
+        # cancellation is written after it and returns the row to pending).
+        if not await future:
             raise LeaseLost(f"delivery {delivery_id} was recovered by another instance")
 
     async def drain(self) -> None:

@@ -246,6 +246,7 @@ class DeliveryService:
         # Set once a planner pass has run (tests wait on it for the start-up pass).
         self.ticked = asyncio.Event()
         self.last_pass_at: float | None = None  # time.monotonic() of the last planner pass
+        self._passing = asyncio.Lock()
 
     def start(self) -> None:
         if self._task is None:
@@ -281,7 +282,13 @@ class DeliveryService:
         """One planner pass (in a worker thread: planning 100k chats must not block replies).
 
         Chats due before the next pass (``lookahead``) are planned now, so their rows are
-        waiting when their minute comes and the sender starts on time."""
+        waiting when their minute comes and the sender starts on time. Passes of one process
+        run one at a time (the interval job, the start-up pass and a new leader's pass may
+        meet): a pass that returns has seen every earlier pass's rows."""
+        async with self._passing:
+            return await self._tick(now)
+
+    async def _tick(self, now: datetime | None) -> PlanResult:
         await asyncio.to_thread(self.broadcaster.recover)
         moment = now or self.clock()
         healed = await asyncio.to_thread(

@@ -4,9 +4,11 @@
 share one budget. Limits (``RateLimits``, defaults = Telegram's documented ones):
 
 * overall: ``overall_per_second`` messages/s, paced evenly (one slot every 1/rate s) rather
-  than in bursts; and a request is only granted once the answer to the request ``rate`` grants
+  than in bursts; and a request only leaves once the answer to the request ``rate`` grants
   earlier is one second old, so no sliding 1-second window the server keeps can ever see more
-  than the rate, whatever the network jitter (it costs one round trip per second of budget);
+  than the rate, whatever the network jitter. That costs one HTTP round trip per second of
+  budget; the broadcaster's ``sending`` commit between grant and dispatch does not add to it
+  (slots are granted up to one interval early and the request waits for its window);
 * per chat: at most one message per ``1/per_chat_per_second`` s; groups and channels (negative
   ids) additionally at most ``group_per_minute`` in any 60 s window;
 * ``allow_paid_broadcast=True`` requests use their own lane of ``paid_per_second``.
@@ -45,6 +47,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # How far behind its grid a lane may be and still catch up (seconds); see ``_pump``.
 _CATCH_UP = 0.005
+# Smoothing of a lane's ``lead`` (the weight of the newest ``before_send`` time).
+_LEAD_WEIGHT = 0.2
 
 PRIORITY_INTERACTIVE = 0
 PRIORITY_BROADCAST = 1
@@ -60,8 +64,9 @@ class RateLimits:
     paid_per_second: float = 1000.0
     # Divides every period: 10 means ten times Telegram's rates (tests and benchmarks only).
     time_scale: float = 1.0
-    # Fraction added to every period: clock granularity between us and the server.
-    safety: float = 0.005
+    # Fraction added to every period: the server's timestamp granularity (jitter is covered
+    # by measuring windows from answers, see ``_Lane``).
+    safety: float = 0.002
     max_retries: int = 5
     enabled: bool = True
 
@@ -84,16 +89,21 @@ class SendTicket:
 
 @dataclass(slots=True)
 class _Slot:
-    """One granted request; ``done`` is when its answer (or error) came back."""
+    """One granted request; ``done`` is when its answer (or error) came back.
+
+    ``not_before``: when the answer to the request ``limit`` grants back is ``period`` old; the
+    request must not leave earlier (``process_request`` waits for it after ``before_send``).
+    """
 
     done: float | None = None
+    not_before: float = 0.0
 
 
 @dataclass(slots=True)
 class _Lane:
     interval: float
     # At most ``limit`` requests per ``period`` *as the server sees them*. The server saw a
-    # request somewhere between its grant and its answer, so a new grant waits until the
+    # request somewhere between its dispatch and its answer, so a request leaves only once the
     # answer to the request ``limit`` grants back is ``period`` old: jitter between our clock
     # and the server's arrival times can then never squeeze ``limit + 1`` into one window.
     limit: int
@@ -101,6 +111,9 @@ class _Lane:
     slots: deque[_Slot] = field(default_factory=deque)
     heap: list[tuple[int, int, asyncio.Future[_Slot]]] = field(default_factory=list)
     next_slot: float = 0.0
+    # How long ``before_send`` (the broadcaster's ``sending`` commit) takes, smoothed: slots
+    # are granted this much before their window opens (at most one interval).
+    lead: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -213,9 +226,13 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                     await self._wait_chat(state, is_group)
                     slot = await self._wait_lane(lane, priority)
                     try:
+                        if ticket is not None and ticket.before_send is not None:
+                            started = self._clock()
+                            await ticket.before_send()
+                            took = self._clock() - started
+                            lane.lead += (min(took, lane.interval) - lane.lead) * _LEAD_WEIGHT
+                        await self._wait_window(slot)
                         if ticket is not None:
-                            if ticket.before_send is not None:
-                                await ticket.before_send()
                             ticket.dispatched = True
                         # The lock is held until the request returns so two requests for one
                         # chat can never overtake each other (and a 429 is known before the
@@ -336,6 +353,14 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
             fut.cancel()
             raise
 
+    async def _wait_window(self, slot: _Slot) -> None:
+        """Sleep until the slot may leave: its window (``_Slot.not_before``) and any 429 pause.
+
+        Deadlines, not conditions: sleeping until they pass is exact (the loop re-checks
+        because a new 429 may have moved the pause)."""
+        while (remaining := max(slot.not_before, self.penalty_until) - self._clock()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(remaining)
+
     async def _pump(self, lane: _Lane) -> None:
         """Hands out slots one interval apart, always to the best (priority, arrival) waiter."""
         while True:
@@ -345,6 +370,7 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                 continue
             now = self._clock()
             ready = max(lane.next_slot, self.penalty_until)
+            not_before = 0.0
             if len(lane.slots) >= lane.limit:
                 oldest = lane.slots[0].done
                 if oldest is None:
@@ -352,14 +378,20 @@ class TelegramRateLimiter(BaseRateLimiter[SendTicket]):
                     lane.wake.clear()
                     await lane.wake.wait()
                     continue
-                ready = max(ready, oldest + lane.period)
+                not_before = oldest + lane.period
+                # Granted ``lead`` (the usual ``before_send`` time, the broadcaster's
+                # ``sending`` commit) before the window opens, so that commit runs meanwhile
+                # instead of adding its latency to every window; the request itself still
+                # waits for ``not_before`` (``_wait_window``). Not more: an interactive reply
+                # arriving now gets the slot after this one, so a longer lead would delay it.
+                ready = max(ready, not_before - lane.lead)
             if ready > now:
                 await asyncio.sleep(ready - now)
                 continue
             _, _, fut = heapq.heappop(lane.heap)
             if fut.done():
                 continue
-            slot = _Slot()
+            slot = _Slot(not_before=not_before)
             lane.slots.append(slot)
             if len(lane.slots) > lane.limit:
                 lane.slots.popleft()

@@ -39,6 +39,7 @@ from bot.emulator import FakeChat, FakeTelegram, FakeTelegramServer, FakeUser
 from bot.rules import is_loopback_host
 from bot.sandbox.web import web_handlers
 from storage import chats as chat_store
+from storage import outbox
 from storage.articles import count_articles
 from storage.db import session_scope
 
@@ -253,9 +254,15 @@ class Sandbox:
             chats.set_subscribed(deps, chat_id=chat.id, language=language, subscribed=True)
         return True
 
-    def _make_due(self, deps: Deps, chat_id: int, now: datetime) -> None:
+    def _make_due(self, deps: Deps, chat_id: int, now: datetime) -> int:
+        """Make the chat due now; how many outbox rows it had before."""
         with session_scope(deps.engine) as session:
             chat_store.update_chat(session=session, chat_id=chat_id, next_digest_at=now)
+            return outbox.count_chat_deliveries(session=session, chat_id=chat_id)
+
+    def _rows_of(self, deps: Deps, chat_id: int) -> int:
+        with session_scope(deps.engine) as session:
+            return outbox.count_chat_deliveries(session=session, chat_id=chat_id)
 
     async def deliver_now(self, chat_id: int, user_id: int) -> dict[str, Any]:
         """ "Deliver today's digest now" through the real planner and outbox: subscribe the
@@ -268,8 +275,10 @@ class Sandbox:
         if not await asyncio.to_thread(self._subscribe, deps, chat, user):
             return {"mode": "planner", "planned": 0, "detail": "not_subscribed"}
         now = deps.clock()
-        await asyncio.to_thread(self._make_due, deps, chat_id, now)
-        planned = int((await service.tick(now)).planned)
+        before = await asyncio.to_thread(self._make_due, deps, chat_id, now)
+        await service.tick(now)
+        # Counted, not taken from this pass: the start-up pass may have planned the chat first.
+        planned = await asyncio.to_thread(self._rows_of, deps, chat_id) - before
         return {
             "mode": "planner",
             "planned": planned,

@@ -68,3 +68,16 @@ def test_telegram_is_retried_with_a_capped_doubling_delay() -> None:
 
     assert [retry_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
     assert retry_delay(10_000) == RETRY_CAP  # no overflow after days of retrying
+
+
+def test_the_bot_runs_on_uvloop_where_it_is_installed() -> None:
+    import asyncio
+
+    import uvloop
+
+    from bot.runner import run_loop
+
+    async def loop_type() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert run_loop(loop_type()) is uvloop.Loop

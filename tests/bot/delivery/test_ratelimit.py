@@ -195,3 +195,32 @@ async def test_the_overall_rate_can_change_to_an_instances_share() -> None:
     await limiter.shutdown()
     # Eleven grants are ten intervals of 1/50 s apart: at least 0.2 s (300/s would take 0.03).
     assert elapsed >= 0.2
+
+
+async def test_a_sending_commit_never_lets_a_request_leave_before_its_window() -> None:
+    # Slots are granted about one ``before_send`` early (the broadcaster's ``sending`` commit
+    # runs meanwhile); the request itself must still wait for its window. Commits here are
+    # sometimes slow (the request 30 back then reached the server late) and mostly instant, so
+    # an instant one is ready before its window opens.
+    limiter = TelegramRateLimiter(RateLimits(time_scale=10.0, safety=0.0))  # 30 per 100 ms
+    rec = Recorder(10.0)  # asserts the fake's window at every request, as the server sees it
+    marked: dict[str, float] = {}
+
+    async def send(i: int) -> Any:
+        label = f"b{i}"
+
+        async def commit() -> None:
+            if i % 7 == 0:
+                await asyncio.sleep(0.006)
+            marked[label] = time.monotonic()
+
+        ticket = SendTicket(before_send=commit)
+        return await limiter.process_request(
+            rec.callback(label, 1000 + i), (), {}, "sendMessage", {"chat_id": 1000 + i}, ticket
+        )
+
+    assert all(await asyncio.gather(*(send(i) for i in range(150))))
+    await limiter.shutdown()
+    assert len(rec.calls) == 150
+    # Each request left after its own commit, never before.
+    assert all(marked[label] <= at for label, at in rec.calls)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.delivery.planner import SERVICE_KEY
 from bot.content.formats import read_stream
 from bot.rules import LANGUAGES, language_from_code
 from bot.sandbox import (
@@ -328,6 +329,19 @@ async def test_group_with_members_and_deliver_digest_now_once_per_day(
         await client.post(f"/sandbox/api/chats/{chat['id']}/deliver", json={"user_id": admin})
     )
     assert again["detail"] == "already_delivered_today"
+
+
+async def test_deliver_now_counts_the_row_whoever_plans_it(sandbox: Sandbox) -> None:
+    """The scheduled pass may run at the same moment and plan the chat first: "deliver now"
+    still reports the digest it caused (passes of one process run one at a time)."""
+    assert sandbox.application is not None
+    service = sandbox.application.bot_data[SERVICE_KEY]
+    user = sandbox.fake.create_user("Bo", language_code="en")
+    results = await asyncio.gather(
+        *(sandbox.deliver_now(user.id, user.id) if i == 2 else service.tick() for i in range(4))
+    )
+    assert results[2] == {"mode": "planner", "planned": 1, "detail": "planned"}
+    await sandbox.fake.wait_for(lambda: sandbox.fake.bot_messages(user.id), timeout=TIMEOUT)
 
 
 async def test_api_errors_are_json_and_short(sandbox: Sandbox, client: httpx.AsyncClient) -> None:
