@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.delivery.planner import SERVICE_KEY
 from bot.content.formats import read_stream
+from bot.delivery.planner import SERVICE_KEY
 from bot.rules import LANGUAGES, language_from_code
 from bot.sandbox import (
     SAMPLE_AGE,
