@@ -5,7 +5,18 @@ Times are aware UTC (``UTCDateTime``). Telegram chat ids do not fit 32 bits, hen
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -89,7 +100,21 @@ class Tag(SQLModel, table=True):
 
 class ArticleTag(SQLModel, table=True):
     __tablename__ = "article_tag"
-    __table_args__ = (Index("ix_article_tag_tag", "tag_id", "article_id"),)
+    __table_args__ = (
+        Index("ix_article_tag_tag", "tag_id", "article_id"),
+        # A tag's ranking window as one covering range of its live rows (migration 0011).
+        Index(
+            "ix_article_tag_rank_live",
+            "tag_id",
+            "live_published_at",
+            "hot",
+            "quality",
+            "impact",
+            "article_id",
+            sqlite_where=text("live_published_at IS NOT NULL"),
+            postgresql_where=text("live_published_at IS NOT NULL"),
+        ),
+    )
 
     article_id: int = Field(
         sa_column=Column(Integer, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
@@ -99,6 +124,27 @@ class ArticleTag(SQLModel, table=True):
     )
     # Chosen by the newsroom for an article its publisher sent without tags.
     generated: bool = False
+    # Copies of the article's ranking inputs, written only by database triggers (migration
+    # 0011) so they never go stale; FetchedValue: the ORM never writes them and reloads them.
+    hot: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()),
+    )
+    quality: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()),
+    )
+    impact: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()),
+    )
+    # The article's published_at while it is live (not a duplicate), NULL otherwise.
+    live_published_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(
+            UTCDateTime(), server_default=FetchedValue(), server_onupdate=FetchedValue()
+        ),
+    )
 
 
 class Chat(SQLModel, table=True):

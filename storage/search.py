@@ -17,7 +17,7 @@ OR-ed; a 1-character term is matched with LIKE on the stored text (a scan that s
 SEARCH_CANDIDATES hits, or a full scan when the character is rare).
 
 PostgreSQL: the weighted ``to_tsvector('simple', ...)`` of each article_text row (title A,
-summary B, analysis C) is stored in ``article_text.search_vector`` (migration 0011, a generated
+summary B, analysis C) is stored in ``article_text.search_vector`` (migration 0012, a generated
 column) with a GIN index, queried with ``plainto_tsquery`` (which accepts any text); ranking
 and the title test read the stored vector (``ts_rank``; its weight-A lexemes, ``ts_filter``,
 are the title's words), so no match's text is parsed again. The 'simple' parser splits on
@@ -273,7 +273,7 @@ def _postgres_matches(terms: list[str], params: dict[str, Any]) -> str:
         )
     else:
         params["query"] = " ".join(terms)
-        # The stored vector (migration 0011), never the expression: re-parsing every match's
+        # The stored vector (migration 0012), never the expression: re-parsing every match's
         # texts was most of a common word's cost. Its weight-A lexemes are the title's own.
         matches = (
             "SELECT t.article_id AS id, "

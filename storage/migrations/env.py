@@ -20,7 +20,7 @@ def include_object(
     obj: object, name: str | None, kind: str, reflected: bool, other: object
 ) -> bool:
     # Search objects are hand-written in migrations (FTS5 tables, GIN indexes, generated
-    # columns; 0002, 0007, 0011): autogenerate must not propose dropping them.
+    # columns; 0002, 0007, 0012): autogenerate must not propose dropping them.
     return not (name or "").startswith(
         (
             "article_fts",

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, literal, text
+from alembic import command
+from sqlalchemy import delete, event, inspect, literal, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.catalog.ranking import digest_candidates, top_for_tags, top_today, weights_from_settings
 from bot.config import Settings
+from storage.db import alembic_config, upgrade
 from storage.models import Article, ArticleTag, Chat, ChatTag, DeliveredArticle, Tag
 from storage.ranking import RankWeights, latest_article_ids, top_article_ids
 from tests.factories import count_candidates, mark_delivered
@@ -278,17 +280,131 @@ def test_sqlite_window_is_read_from_the_live_covering_index(engine: Engine) -> N
         )
         s.execute(text("ANALYZE sqlite_schema"))  # reloads the statistics
         s.commit()
+        sql, params = _captured_sql(engine, lambda: top(s, 7, limit=5))
+        plan = "\n".join(
+            str(row[-1])
+            for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+        )
+        assert "COVERING INDEX ix_article_rank_live" in plan, plan
+        assert "SCAN article" not in plan and "ix_article_duplicate_of" not in plan, plan
+
+
+def test_sqlite_tag_window_is_one_range_of_the_tag_rows(engine: Engine) -> None:
+    """EXPLAIN QUERY PLAN: one tag (or several) without a chat reads only the tags' live rows
+    in the window from ix_article_tag_rank_live: no article table, no scan."""
+    with Session(engine) as s:
+        chips = add_tag(s, "chips")
+        llm = add_tag(s, "llm")
+        ids = [add_article(s, hours_ago=i, tags=(chips, llm)[: 1 + i % 2]) for i in range(200)]
+        for i in range(0, 200, 40):
+            s.get_one(Article, ids[i + 1]).duplicate_of = ids[i]
+        s.commit()
+        s.execute(text("ANALYZE"))
+        s.commit()
+        since = NOW - timedelta(days=30)
         for run in (
-            lambda: top(s, 7, limit=5),
-            lambda: top(s, None, limit=5, tag_ids=[tag], since=NOW - timedelta(days=30)),
+            lambda: top(s, None, limit=5, tag_ids=[chips], since=since),
+            lambda: top(s, None, limit=5, tag_ids=[chips, llm], since=since),
         ):
             sql, params = _captured_sql(engine, run)
             plan = "\n".join(
                 str(row[-1])
                 for row in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
             )
-            assert "COVERING INDEX ix_article_rank_live" in plan, plan
-            assert "SCAN article" not in plan and "ix_article_duplicate_of" not in plan, plan
+            assert "COVERING INDEX ix_article_tag_rank_live (tag_id=? AND live_published_at>?" in (
+                plan
+            ), plan
+            assert "SCAN" not in plan and " article " not in f"{plan} ", plan
+
+
+def _reference(s: Session, tag_ids: list[int], since: datetime) -> list[int]:
+    """The ranking computed in Python from ``article`` alone (the copies not used)."""
+    tagged = set(
+        s.exec(select(ArticleTag.article_id).where(col(ArticleTag.tag_id).in_(tag_ids))).all()
+    )
+    rows = [
+        a
+        for a in s.exec(select(Article)).all()
+        if a.id in tagged and a.duplicate_of is None and since <= a.published_at <= NOW
+    ]
+
+    def score(a: Article) -> float:
+        return a.hot * W.hot + a.quality * W.quality + a.impact * W.impact
+
+    rows.sort(key=lambda a: (score(a), a.published_at, a.id or 0), reverse=True)
+    return [a.id for a in rows if a.id is not None]
+
+
+def _copies_match(s: Session) -> None:
+    live = "CASE WHEN a.duplicate_of IS NULL THEN a.published_at END"
+    differs = (
+        f"t.hot IS NOT a.hot OR t.quality IS NOT a.quality OR t.impact IS NOT a.impact "
+        f"OR t.live_published_at IS NOT ({live})"
+        if s.get_bind().dialect.name == "sqlite"
+        else "(t.hot, t.quality, t.impact, t.live_published_at) IS DISTINCT FROM "
+        f"(a.hot, a.quality, a.impact, {live})"
+    )
+    stale = s.connection().exec_driver_sql(
+        "SELECT t.article_id, t.tag_id FROM article_tag t JOIN article a ON a.id = t.article_id "
+        f"WHERE {differs}"
+    )
+    assert stale.all() == []
+
+
+def test_tag_ranking_follows_article_and_tag_changes(any_engine: Engine) -> None:
+    """The tag rows' copies of scores, published_at and liveness follow every kind of write
+    (ORM, bulk UPDATE, tags added, removed and re-pointed): the ranking stays the article's."""
+    since = NOW - timedelta(days=30)
+    with Session(any_engine) as s:
+        chips = add_tag(s, "chips")
+        llm = add_tag(s, "llm")
+        a = add_article(s, hot=50, tags=(chips,))
+        b = add_article(s, hot=60, tags=(chips, llm))
+        c = add_article(s, hot=70, tags=(chips,))
+        d = add_article(s, hot=80, tags=(llm,))
+        s.commit()
+        steps: list[tuple[list[int], list[int]]] = []
+
+        def check(chips_top: list[int], both_top: list[int]) -> None:
+            s.commit()
+            _copies_match(s)
+            assert _reference(s, [chips], since) == chips_top
+            assert _reference(s, [chips, llm], since) == both_top
+            assert top(s, None, tag_ids=[chips], since=since) == chips_top
+            assert top(s, None, tag_ids=[chips, llm], since=since) == both_top
+            steps.append((chips_top, both_top))
+
+        check([c, b, a], [d, c, b, a])
+        s.get_one(Article, a).hot = 100  # the ORM's UPDATE of one column
+        check([a, c, b], [a, d, c, b])
+        s.execute(update(Article).where(col(Article.id) == b).values(quality=100, impact=100))
+        check([b, a, c], [b, a, d, c])
+        s.get_one(Article, c).published_at = NOW - timedelta(days=40)  # out of the window
+        check([b, a], [b, a, d])
+        s.get_one(Article, c).published_at = NOW - timedelta(days=2)
+        s.get_one(Article, b).duplicate_of = d  # a duplicate stands behind its first article
+        check([a, c], [a, d, c])
+        s.execute(update(Article).where(col(Article.id) == b).values(duplicate_of=None))
+        check([b, a, c], [b, a, d, c])
+        s.add(ArticleTag(article_id=d, tag_id=chips))  # tagged later (e.g. by the newsroom)
+        check([b, a, d, c], [b, a, d, c])
+        s.execute(
+            delete(ArticleTag).where(
+                col(ArticleTag.article_id) == a, col(ArticleTag.tag_id) == chips
+            )
+        )
+        check([b, d, c], [b, d, c])
+        s.execute(  # a tag row moved to another article takes that article's values
+            update(ArticleTag)
+            .where(col(ArticleTag.article_id) == d, col(ArticleTag.tag_id) == llm)
+            .values(article_id=a)
+        )
+        check([b, d, c], [b, a, d, c])
+        s.delete(s.get_one(Article, b))
+        s.flush()
+        s.execute(delete(ArticleTag).where(col(ArticleTag.article_id) == b))
+        check([d, c], [a, d, c])
+        assert len(steps) == 10
 
 
 def test_negative_weights_are_refused() -> None:
@@ -332,3 +448,54 @@ def test_postgres_digest_plan_probes_per_candidate(postgres_engine: Engine) -> N
     assert "SubPlan" in plan and "Hash" not in plan, plan
     assert "delivered_article_pkey" in plan and "article_tag" in plan, plan
     assert "Index Only Scan using ix_article_rank_live" in plan, plan
+
+
+@pytest.mark.postgres
+def test_postgres_tag_window_is_an_index_only_range(postgres_engine: Engine) -> None:
+    """EXPLAIN ANALYZE: one tag without a chat is an index-only scan of that tag's live rows
+    of ix_article_tag_rank_live (no article table, no heap fetch after VACUUM)."""
+    with Session(postgres_engine) as s:
+        chips = add_tag(s, "chips")
+        llm = add_tag(s, "llm")
+        ids = [add_article(s, hours_ago=i, tags=(chips, llm)[: 1 + i % 2]) for i in range(300)]
+        s.get_one(Article, ids[1]).duplicate_of = ids[0]
+        s.commit()
+    with postgres_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    found: list[int] = []
+    with Session(postgres_engine) as s:
+        sql, params = _captured_sql(
+            postgres_engine,
+            lambda: found.extend(
+                top(s, None, limit=5, tag_ids=[llm], since=NOW - timedelta(days=30))
+            ),
+        )
+        # Equal scores: newest first; odd ones carry llm, the first of them is a duplicate.
+        assert found == [ids[3], ids[5], ids[7], ids[9], ids[11]]
+        s.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(
+            str(row[0]) for row in s.connection().exec_driver_sql("EXPLAIN ANALYZE " + sql, params)
+        )
+    assert "Index Only Scan using ix_article_tag_rank_live" in plan, plan
+    assert "Heap Fetches: 0" in plan and " article " not in plan, plan
+
+
+def test_migration_0011_fills_the_copies_and_goes_back(any_engine: Engine) -> None:
+    """Rows written before 0011 get their copies on upgrade; downgrade and upgrade again."""
+    since = NOW - timedelta(days=30)
+    with Session(any_engine) as s:
+        tag = add_tag(s, "chips")
+        first = add_article(s, hot=10, tags=(tag,))
+        copy = add_article(s, hot=90, tags=(tag,))
+        other = add_article(s, hot=50, tags=(tag,))
+        s.get_one(Article, copy).duplicate_of = first
+        s.commit()
+    command.downgrade(alembic_config(any_engine), "0010")
+    with any_engine.begin() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("article_tag")}
+        assert columns == {"article_id", "tag_id", "generated"}
+        conn.execute(text("UPDATE article SET hot = 100 WHERE id = :id"), {"id": first})
+    upgrade(any_engine)
+    with Session(any_engine) as s:
+        _copies_match(s)
+        assert top(s, None, tag_ids=[tag], since=since) == [first, other]

@@ -355,7 +355,7 @@ def test_downgrade_and_upgrade_of_0007(any_engine: Engine) -> None:
 
 def test_title_hits_are_the_words_of_a_title(any_engine: Engine) -> None:
     """Every term in the title puts an article first, however often the terms occur elsewhere
-    (PostgreSQL reads this from the stored vector's title lexemes, migration 0011)."""
+    (PostgreSQL reads this from the stored vector's title lexemes, migration 0012)."""
     with Session(any_engine) as s:
         body = add_article(
             s, {"en": ("Weekly roundup", "open source model " * 300, "open source model")}, hot=99
@@ -423,13 +423,13 @@ def test_postgres_word_search_reads_the_stored_vector(postgres_engine: Engine) -
         s.rollback()
 
 
-def test_downgrade_and_upgrade_of_0011(any_engine: Engine) -> None:
+def test_downgrade_and_upgrade_of_0012(any_engine: Engine) -> None:
     from alembic import command
 
     with Session(any_engine) as s:
         article_id = add_article(s, {"en": ("Quantum lawsuit filed", "", "")})
-    command.downgrade(alembic_config(any_engine), "0010")
-    assert current_revision(any_engine) == "0010"
+    command.downgrade(alembic_config(any_engine), "0011")
+    assert current_revision(any_engine) == "0011"
     if any_engine.dialect.name == "postgresql":
         with any_engine.connect() as conn:
             columns = conn.execute(

@@ -8,7 +8,7 @@ article_text's implicit rowid, which VACUUM may renumber, and a contentless one 
 delete rows without the exact old values.
 
 PostgreSQL: a GIN index on a weighted ``to_tsvector('simple', ...)`` expression of each
-article_text row (title A, summary B, analysis C). Since 0011 the same expression is a stored
+article_text row (title A, summary B, analysis C). Since 0012 the same expression is a stored
 column, ``search_vector``, and the index is over that column.
 
 Revision ID: 0002
