@@ -3,6 +3,8 @@ gets exactly one digest at its local time; non-admins and demotions are handled.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -177,47 +179,49 @@ async def test_demoting_the_bot_stops_the_digest_and_tells_the_admin(bot: Harnes
     assert "make me an administrator who can post" in alert
 
 
-async def test_rights_lost_unnoticed_are_caught_before_planning(
-    settings: Settings, sample_engine: Engine
-) -> None:
+@contextlib.asynccontextmanager
+async def _demoted_overnight(
+    settings: Settings, engine: Engine
+) -> AsyncIterator[tuple[Harness, FakeUser, FakeChat]]:
+    """A channel set up by Boss, then the bot demoted while it was not listening (no update);
+    the clock at the channel's next digest."""
     fake = FakeTelegram()
     clock = Clock(SAMPLE_NOW)
     boss = fake.create_user("Boss", language_code="en")
     channel = fake.create_channel("AI Daily", creator=boss)
-    async with running_bot(settings, sample_engine, fake=fake, clock=clock) as bot:
+    async with running_bot(settings, engine, fake=fake, clock=clock) as bot:
         await bot.command(boss, boss, "/start")
         await _set_up(bot, boss, channel)
-        channel.bot_can_post = False  # demoted while the bot was not listening: no update
+        channel.bot_can_post = False
         clock.now = TOMORROW_8_SHANGHAI
+        yield bot, boss, channel
+
+
+async def test_rights_lost_unnoticed_are_caught_before_planning(
+    settings: Settings, sample_engine: Engine
+) -> None:
+    async with _demoted_overnight(settings, sample_engine) as (bot, boss, channel):
         await _service(bot).tick()
-        told = await fake.next_bot_message(boss, timeout=10)
+        told = await bot.fake.next_bot_message(boss, timeout=10)
         assert "I can no longer post in AI Daily" in (told.text or "")
-        assert fake.bot_messages(channel) == []
+        assert bot.fake.bot_messages(channel) == []
         assert _service(bot).last_plan is not None and _service(bot).last_plan.planned == 0
 
 
 async def test_a_standby_leaves_channel_checks_and_planning_to_the_leader(
     settings: Settings, sample_engine: Engine
 ) -> None:
-    fake = FakeTelegram()
-    clock = Clock(SAMPLE_NOW)
-    boss = fake.create_user("Boss", language_code="en")
-    channel = fake.create_channel("AI Daily", creator=boss)
-    async with running_bot(settings, sample_engine, fake=fake, clock=clock) as bot:
-        await bot.command(boss, boss, "/start")
-        await _set_up(bot, boss, channel)
-        channel.bot_can_post = False
-        clock.now = TOMORROW_8_SHANGHAI
+    async with _demoted_overnight(settings, sample_engine) as (bot, boss, _channel):
         service = _service(bot)
-        asked = len(fake.requests_for("getChatMember"))
+        asked = len(bot.fake.requests_for("getChatMember"))
         await service.set_sending(False)  # another instance leads: one budget, one checker
         standby = await service.tick()
         assert standby.planned == standby.chats == 0
-        assert len(fake.requests_for("getChatMember")) == asked
+        assert len(bot.fake.requests_for("getChatMember")) == asked
         await service.set_sending(True)
         await service.tick()
-        assert len(fake.requests_for("getChatMember")) > asked
-        told = await fake.next_bot_message(boss, timeout=10)
+        assert len(bot.fake.requests_for("getChatMember")) > asked
+        told = await bot.fake.next_bot_message(boss, timeout=10)
         assert "I can no longer post in AI Daily" in (told.text or "")
 
 
